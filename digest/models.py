@@ -1,0 +1,199 @@
+"""Pydantic models at the boundaries: what goes into the pipeline, what the LLM must
+answer, and what comes out (the ``Digest`` that templates render and ``manifest.json`` holds)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CheckStatus = Literal["ok", "fail", "unverified"]
+
+
+def safe_url(url: str | None) -> str | None:
+    """Links are untrusted: only absolute http(s) URLs survive, anything else is dropped."""
+    if not url:
+        return None
+    url = url.strip()
+    lowered = url.lower()
+    if not (lowered.startswith("http://") or lowered.startswith("https://")):
+        return None
+    if any(ch in url for ch in "\x00\r\n\t <>\"'`"):
+        return None
+    return url
+
+
+class TrimNote(BaseModel):
+    """Recorded when an article is longer than the token budget and was cut at a sentence."""
+
+    original_chars: int
+    kept_chars: int
+    strategy: str
+
+
+class Article(BaseModel):
+    id: str = Field(description="Stable id: first 16 hex chars of sha256 of the cleaned text")
+    title: str
+    text: str
+    url: str | None = None
+    published: datetime | None = None
+    source: str = Field(description="Where it came from: a path, a URL or 'stdin'")
+    source_lang: str | None = None
+    section: str | None = None
+    trimmed: TrimNote | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        return safe_url(value)
+
+
+class Summary(BaseModel):
+    """What the LLM must answer for one article in one language (prompt schema ``summary``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headline: str = Field(min_length=3, max_length=200)
+    summary: str = Field(min_length=10, max_length=1500)
+    key_points: list[str] = Field(min_length=3, max_length=5)
+
+    @field_validator("key_points")
+    @classmethod
+    def _points_not_blank(cls, points: list[str]) -> list[str]:
+        cleaned = [p.strip() for p in points]
+        if any(not p for p in cleaned):
+            raise ValueError("key points must not be empty")
+        return cleaned
+
+    def texts(self) -> list[str]:
+        return [self.headline, self.summary, *self.key_points]
+
+
+class Brief(BaseModel):
+    """The 'in brief' overview of a whole edition (prompt schema ``brief``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overview: str = Field(min_length=10, max_length=1500)
+
+    def texts(self) -> list[str]:
+        return [self.overview]
+
+
+class Check(BaseModel):
+    name: str
+    status: CheckStatus
+    detail: str = ""
+
+
+class Usage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None if self.cost is None and other.cost is None else (self.cost or 0) + (other.cost or 0)
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost=cost,
+        )
+
+
+class StoryResult(BaseModel):
+    """One article in one language: the gated summary, or why it was withheld."""
+
+    article_id: str
+    lang: str
+    status: Literal["published", "withheld"]
+    summary: Summary | None = None
+    checks: list[Check] = []
+    reason: str | None = None
+    attempts: int = 0
+    usage: Usage = Usage()
+    cached: bool = False
+    seconds: float = 0.0
+
+
+class BriefResult(BaseModel):
+    lang: str
+    status: Literal["published", "withheld"]
+    brief: Brief | None = None
+    checks: list[Check] = []
+    reason: str | None = None
+    usage: Usage = Usage()
+    cached: bool = False
+
+
+class LanguageInfo(BaseModel):
+    code: str = Field(description="BCP-47 code as the user gave it, normalised (pt-BR)")
+    base: str = Field(description="Primary subtag (pt), what language identification reports")
+    locale: str = Field(description="Babel locale id (pt_BR)")
+    english_name: str
+    native_name: str
+    rtl: bool
+
+
+class ArticleRef(BaseModel):
+    """An article as the manifest records it (no full text: the manifest stays small)."""
+
+    id: str
+    title: str
+    url: str | None
+    source: str
+    source_lang: str | None
+    section: str | None
+    published: datetime | None
+    chars: int
+    trimmed: TrimNote | None
+
+
+class Digest(BaseModel):
+    """Everything a template needs, and what manifest.json records."""
+
+    title: str
+    edition_date: date
+    generated_at: datetime
+    languages: list[LanguageInfo]
+    articles: list[Article]
+    results: list[StoryResult]
+    briefs: list[BriefResult] = []
+    prompt: str = Field(description="name@version of the summary prompt")
+    model: str
+    endpoint: str = Field(description="Endpoint host (never a key), or 'local:<model file>'")
+    structured_mode: str = ""
+    usage: Usage = Usage()
+    cache_hits: int = 0
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+
+    def result(self, article_id: str, lang: str) -> StoryResult | None:
+        for result in self.results:
+            if result.article_id == article_id and result.lang == lang:
+                return result
+        return None
+
+    def withheld_count(self) -> int:
+        stories = sum(r.status == "withheld" for r in self.results)
+        return stories + sum(b.status == "withheld" for b in self.briefs)
+
+    def manifest(self) -> dict[str, object]:
+        data = self.model_dump(mode="json", exclude={"articles"})
+        data["articles"] = [
+            ArticleRef(
+                id=a.id,
+                title=a.title,
+                url=a.url,
+                source=a.source,
+                source_lang=a.source_lang,
+                section=a.section,
+                published=a.published,
+                chars=len(a.text),
+                trimmed=a.trimmed,
+            ).model_dump(mode="json")
+            for a in self.articles
+        ]
+        return data
