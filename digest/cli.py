@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-app.command("run")(run.run)
+app.command("run", epilog=run.EXAMPLES)(run.run)
 app.command("daily")(daily.daily)
 app.command("send")(send.send)
 app.command("preview")(preview.preview)

@@ -4,7 +4,7 @@ answer, and what comes out (the ``Digest`` that templates render and ``manifest.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -54,9 +54,10 @@ class Summary(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    headline: str = Field(min_length=3, max_length=200)
-    summary: str = Field(min_length=10, max_length=1500)
-    key_points: list[str] = Field(min_length=3, max_length=5)
+    # Length caps also reach llama.cpp's grammar, which keeps tiny models from rambling.
+    headline: str = Field(min_length=3, max_length=160)
+    summary: str = Field(min_length=10, max_length=900)
+    key_points: list[Annotated[str, Field(max_length=300)]] = Field(min_length=3, max_length=5)
 
     @field_validator("key_points")
     @classmethod
@@ -75,7 +76,7 @@ class Brief(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    overview: str = Field(min_length=10, max_length=1500)
+    overview: str = Field(min_length=10, max_length=900)
 
     def texts(self) -> list[str]:
         return [self.overview]

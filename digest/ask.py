@@ -1,0 +1,151 @@
+"""Ask for one structured answer and re-ask (bounded, with tenacity) until it passes.
+
+An answer fault (empty, refused, cut off, not JSON, not schema-valid, failing the quality
+gates) is sent back to the model saying what was wrong. What still fails after the last
+re-ask is returned as withheld, with the reason and every token it cost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
+from digest.llm import LLMClient
+from digest.models import Check, Usage
+from digest.prompts import PromptSpec
+
+GateFn = Callable[[BaseModel], list[Check]]
+
+
+class AnswerFault(Exception):
+    """The endpoint answered, but not with something we can publish."""
+
+    def __init__(
+        self,
+        reason: str,
+        feedback: str,
+        candidate: BaseModel | None = None,
+        checks: list[Check] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.feedback = feedback
+        self.candidate = candidate
+        self.checks = checks or []
+
+
+class Answer(BaseModel):
+    value: BaseModel | None
+    checks: list[Check]
+    attempts: int
+    usage: Usage
+    reason: str | None = None  # set when withheld
+
+
+_FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def parse_answer(
+    content: str, finish_reason: str | None, refusal: str | None, model: type[BaseModel]
+) -> BaseModel:
+    if refusal:
+        raise AnswerFault("the model refused", "Do not refuse: summarise the article as asked.")
+    if finish_reason == "length":
+        raise AnswerFault(
+            "the answer was cut off (token limit)",
+            "Your answer was cut off. Answer again, shorter, as one complete JSON object.",
+        )
+    text = content.strip()
+    if not text:
+        raise AnswerFault("empty answer", "Your answer was empty. Answer with the JSON object.")
+    fenced = _FENCE_RE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnswerFault(
+            f"not valid JSON ({exc.msg} at char {exc.pos})",
+            f"Your answer was not valid JSON ({exc.msg}). Answer with one JSON object only.",
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise AnswerFault(
+            f"answer does not match the schema ({problems})",
+            f"Your JSON did not match the required shape: {problems}. Fix it.",
+        ) from None
+
+
+def ask(
+    llm: LLMClient,
+    spec: PromptSpec,
+    messages: list[dict[str, str]],
+    gate: GateFn,
+    *,
+    reasks: int,
+    before_call: Callable[[], None] | None = None,
+    feedback_text: Callable[[list[Check]], str],
+) -> Answer:
+    """Ask, validate, gate; re-ask at most ``reasks`` times. Never raises AnswerFault."""
+    conversation = list(messages)
+    usage = Usage()
+    attempts = 0
+    last: AnswerFault | None = None
+
+    def attempt() -> tuple[BaseModel, list[Check]]:
+        nonlocal usage, attempts, last
+        if before_call is not None:
+            before_call()
+        attempts += 1
+        completion = llm.complete(conversation, spec)
+        usage = usage + completion.usage
+        try:
+            value = parse_answer(
+                completion.content, completion.finish_reason, completion.refusal, spec.schema_model
+            )
+            checks = gate(value)
+            failed = [c for c in checks if c.status == "fail"]
+            if failed:
+                raise AnswerFault(
+                    "failed checks: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+                    feedback_text(checks),
+                    candidate=value,
+                    checks=checks,
+                )
+        except AnswerFault as fault:
+            last = fault
+            conversation.extend(
+                [
+                    {"role": "assistant", "content": completion.content[:4000]},
+                    {"role": "user", "content": fault.feedback},
+                ]
+            )
+            raise
+        return value, checks
+
+    retrying = Retrying(
+        stop=stop_after_attempt(reasks + 1),
+        retry=retry_if_exception_type(AnswerFault),
+        reraise=True,
+    )
+    try:
+        value, checks = retrying(attempt)
+    except AnswerFault:
+        assert last is not None
+        return Answer(
+            value=last.candidate,
+            checks=last.checks,
+            attempts=attempts,
+            usage=usage,
+            reason=last.reason,
+        )
+    return Answer(value=value, checks=checks, attempts=attempts, usage=usage)

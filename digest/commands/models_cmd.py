@@ -1,0 +1,50 @@
+"""`digest models`: which endpoint or local model is configured, and does it answer?"""
+
+from __future__ import annotations
+
+import openai
+import typer
+
+from digest.commands.common import BaseUrlOption, ConfigOption, ModelFileOption, ModelOption
+from digest.commands.common import flags, notice
+from digest.config import load_settings
+from digest.endpoint import open_endpoint
+from digest.errors import EndpointError
+from digest.llm import make_openai_client, probe_models, probe_structured_mode
+from digest.local import BUNDLED
+
+EXAMPLES = """Examples:
+
+\b
+  digest models
+  OPENAI_BASE_URL=http://localhost:11434/v1 digest models -m llama3.1
+  digest models --model-file ~/models/qwen2.5-3b-instruct-q4_k_m.gguf
+"""
+
+
+def models(
+    model: ModelOption = None,
+    model_file: ModelFileOption = None,
+    base_url: BaseUrlOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show the configured endpoint (or local model), check that it answers, and which
+    structured-output mode it supports (json_schema, json_object+schema, json_object, plain).
+    Exit 0 if it answers, 4 if not."""
+    settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
+    print(f"endpoint: {settings.endpoint_label()}")
+    print("bundled local models: " + ", ".join(m.name for m in BUNDLED) + f" (default {BUNDLED[0].name})")
+    with open_endpoint(settings, notice) as llm:
+        print(f"model: {llm.model}")
+        # Probing needs the raw client of this endpoint; rebuild it from the same settings.
+        client = llm._client if hasattr(llm, "_client") else make_openai_client(None, None, 30)
+        try:
+            listed = probe_models(client)
+            print("listed models: " + (", ".join(listed[:10]) or "none"))
+        except openai.OpenAIError as exc:
+            print(f"listed models: unavailable ({type(exc).__name__})")
+        mode, error = probe_structured_mode(client, llm.model)
+    if mode is None:
+        raise EndpointError(f"the endpoint {settings.endpoint_label()} does not answer: {error}")
+    print(f"answers: yes; structured output: {mode}")
+    raise typer.Exit(0)

@@ -1,0 +1,141 @@
+"""`digest run`: articles in, a checked multilingual digest out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from digest.commands.common import (
+    BaseUrlOption,
+    ConfigOption,
+    ModelFileOption,
+    ModelOption,
+    flags,
+    notice,
+)
+from digest.config import load_settings
+from digest.models import StoryResult
+from digest.pipeline import RunOutcome, run_digest
+
+EXAMPLES = """Examples:
+
+\b
+  digest run seeds/ --lang en,tr,ar,de --out digest-out
+  digest run article.html notes.md --lang pt-BR --prompt summarize@1
+  curl -s https://example.org/story.html | digest run - --lang de
+  OPENAI_BASE_URL=http://localhost:11434/v1 digest run seeds/ -l en,fr -m llama3.1
+"""
+
+
+def run(
+    inputs: Annotated[
+        list[str], typer.Argument(help="Article files (.txt .md .html), folders, or - for stdin.")
+    ],
+    lang: Annotated[
+        str | None, typer.Option("--lang", "-l", help="Languages, BCP-47, comma-separated.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    model: ModelOption = None,
+    model_file: ModelFileOption = None,
+    base_url: BaseUrlOption = None,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", help="Prompt name[@version], default latest.")
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Edition title.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", help="Parallel LLM calls.")
+    ] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Cache file (SQLite).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
+    retry_withheld: Annotated[
+        bool, typer.Option("--retry-withheld", help="Ask again for items withheld last time.")
+    ] = False,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Stop asking past this many tokens.")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop asking past this cost (needs prices).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Summarise articles into Markdown, email HTML and text, one set per language.
+
+    Exit codes: 0 all published, 3 some items withheld by the checks, 2 bad input or
+    usage, 4 endpoint failure.
+    """
+    settings = load_settings(
+        flags(
+            languages=lang.split(",") if lang else None,
+            out=out,
+            model=model,
+            model_file=model_file,
+            base_url=base_url,
+            prompt=prompt,
+            title=title,
+            concurrency=concurrency,
+            cache=cache,
+            no_cache=no_cache,
+            retry_withheld=retry_withheld,
+            max_tokens=max_tokens,
+            max_cost=max_cost,
+        ),
+        config,
+    )
+    with ProgressBar() as bar:
+        outcome = run_digest(
+            inputs,
+            settings,
+            stdin=sys.stdin.buffer if "-" in inputs else None,
+            notice=notice,
+            progress=bar.advance,
+            on_start=bar.start,
+        )
+    print_summary(outcome)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+class ProgressBar:
+    """article x language progress on a terminal; silent when stdout is piped."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def start(self, total: int) -> None:
+        if sys.stdout.isatty() and total > 1:
+            self._bar = click.progressbar(length=total, label="summarising", file=sys.stdout)
+            self._bar.__enter__()
+
+    def advance(self, _result: StoryResult) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def print_summary(outcome: RunOutcome) -> None:
+    digest = outcome.digest
+    titles = {a.id: a.title for a in digest.articles}
+    for result in digest.results:
+        if result.status == "withheld":
+            notice(f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
+                   f"{(result.reason or '')[:160]}")
+    published = sum(r.status == "published" for r in digest.results)
+    usage = digest.usage
+    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    print(
+        f"wrote {len(digest.languages)} language(s) x {len(digest.articles)} article(s) to "
+        f"{outcome.out_dir}/ (open {outcome.out_dir / 'index.html'}); "
+        f"published {published}, withheld {digest.withheld_count()}; "
+        f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
+        f"{usage.completion_tokens} out{cost}, {digest.cache_hits} cache hit(s), "
+        f"{digest.timings.get('total', 0):.1f} s"
+    )

@@ -1,0 +1,66 @@
+"""Settings -> a ready LLMClient: a configured remote endpoint, or the embedded local model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from digest.config import Settings
+from digest.llm import LLMClient, RetryPolicy, StructuredMode, Throttle, make_openai_client
+from digest.local import LocalServer, resolve_model
+
+SWITCH_HINT = (
+    "to use a real endpoint set OPENAI_BASE_URL (and OPENAI_API_KEY) and --model; "
+    "or bring a bigger GGUF with --model-file"
+)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(attempts=settings.retries, max_seconds=settings.retry_max_seconds)
+
+
+@contextmanager
+def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator[LLMClient]:
+    """Yields the client; a local server (if any) lives exactly as long as the block."""
+    secrets = (settings.api_key.get_secret_value(),) if settings.api_key else ()
+    if settings.uses_local_model:
+        model_path, chat_format = resolve_model(settings.model_file, settings.model)
+        notice(
+            f"using the embedded local model {model_path.name} (llama.cpp on 127.0.0.1); "
+            + SWITCH_HINT
+        )
+        with LocalServer(
+            model_path,
+            chat_format=chat_format,
+            threads=settings.local_threads,
+            ctx=settings.local_ctx,
+            startup_timeout=max(settings.timeout, 60.0),
+            notice=notice,
+        ) as server:
+            client = make_openai_client(server.base_url, None, settings.timeout)
+            yield LLMClient(
+                client,
+                model=f"local/{model_path.stem}",
+                endpoint=settings.endpoint_label(),
+                policy=retry_policy(settings),
+                throttle=Throttle(),
+                # llama.cpp's server takes a schema only through json_object (grammar).
+                mode=StructuredMode.JSON_OBJECT_SCHEMA,
+                secrets=secrets,
+            )
+        return
+    model = settings.model or "gpt-4o-mini"
+    notice(f"using endpoint {settings.endpoint_label()} with model {model}")
+    client = make_openai_client(
+        settings.base_url,
+        settings.api_key.get_secret_value() if settings.api_key else None,
+        settings.timeout,
+    )
+    yield LLMClient(
+        client,
+        model=model,
+        endpoint=settings.endpoint_label(),
+        policy=retry_policy(settings),
+        throttle=Throttle(),
+        secrets=secrets,
+    )

@@ -1,0 +1,233 @@
+"""Article x language work, concurrently: cache lookup, ask (with re-asks), gate, store.
+
+Each task is independent, so one call per article-language is the unit of caching
+(adding a language pays only for it) and of failure (one bad answer withholds one item).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+from pydantic import BaseModel
+
+from digest.ask import Answer, ask
+from digest.cache import Cache, cache_key
+from digest.checks import Gate, feedback, passed
+from digest.config import Price
+from digest.errors import BudgetExceeded, DigestError
+from digest.llm import LLMClient
+from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
+from digest.prompts import PromptSpec
+
+Progress = Callable[[StoryResult], None]
+
+
+class Cancelled(DigestError):
+    pass
+
+
+class Budget:
+    """--max-tokens / --max-cost: stop asking before the run overspends."""
+
+    def __init__(self, max_tokens: int | None, max_cost: float | None, price: Price | None) -> None:
+        self.max_tokens = max_tokens
+        self.max_cost = max_cost
+        self.price = price
+        self._lock = threading.Lock()
+        self.tokens = 0
+        self.cost = 0.0
+
+    def cost_of(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        if self.price is None:
+            return None
+        return (
+            prompt_tokens * self.price.input_per_million
+            + completion_tokens * self.price.output_per_million
+        ) / 1_000_000
+
+    def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
+        with self._lock:
+            self.tokens += prompt_tokens + completion_tokens
+            self.cost += self.cost_of(prompt_tokens, completion_tokens) or 0.0
+
+    def check(self) -> None:
+        with self._lock:
+            if self.max_tokens is not None and self.tokens >= self.max_tokens:
+                raise BudgetExceeded(f"token budget reached ({self.tokens} of {self.max_tokens})")
+            if self.max_cost is not None and self.cost >= self.max_cost:
+                raise BudgetExceeded(f"cost budget reached ({self.cost:.4f} of {self.max_cost})")
+
+
+class Summarizer:
+    def __init__(
+        self,
+        llm: LLMClient,
+        cache: Cache,
+        gate: Gate,
+        *,
+        reasks: int,
+        budget: Budget,
+        retry_withheld: bool = False,
+    ) -> None:
+        self.llm = llm
+        self.cache = cache
+        self.gate = gate
+        self.reasks = reasks
+        self.budget = budget
+        self.retry_withheld = retry_withheld
+        self._cancel = threading.Event()
+
+    # --- one task -------------------------------------------------------------------
+    def _key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
+        return cache_key(
+            kind=kind,
+            subject=subject,
+            prompt=f"{spec.ref}#{spec.fingerprint()}",
+            model=self.llm.model,
+            endpoint=self.llm.endpoint,
+            lang=lang.code,
+            schema=spec.output,
+        )
+
+    def _ask(
+        self, spec: PromptSpec, messages: list[dict[str, str]], gate_fn: Callable[[BaseModel], list[Check]]
+    ) -> Answer:
+        def before_call() -> None:
+            if self._cancel.is_set():
+                raise Cancelled("cancelled")
+            self.budget.check()
+
+        answer = ask(
+            self.llm, spec, messages, gate_fn, reasks=self.reasks, before_call=before_call,
+            feedback_text=feedback,
+        )
+        self.budget.charge(answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        answer.usage.cost = self.budget.cost_of(
+            answer.usage.prompt_tokens, answer.usage.completion_tokens
+        )
+        return answer
+
+    def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
+        started = time.monotonic()
+        key = self._key("summary", article.id, lang, spec)
+
+        def gate_fn(value: BaseModel) -> list[Check]:
+            assert isinstance(value, Summary)
+            return self.gate.check(
+                value.texts(), source_text=article.text, source_lang=article.source_lang, lang=lang
+            )
+
+        cached = self.cache.get(key)
+        if cached is not None:
+            result = StoryResult.model_validate(cached)
+            if not (self.retry_withheld and result.status == "withheld"):
+                return self._regate(result, gate_fn)
+        try:
+            answer = self._ask(
+                spec, spec.render(article=article, language=lang, fence=article.id), gate_fn
+            )
+        except BudgetExceeded as exc:
+            return StoryResult(
+                article_id=article.id, lang=lang.code, status="withheld", reason=exc.message
+            )
+        result = StoryResult(
+            article_id=article.id,
+            lang=lang.code,
+            status="withheld" if answer.reason else "published",
+            summary=answer.value if isinstance(answer.value, Summary) else None,
+            checks=answer.checks,
+            reason=answer.reason,
+            attempts=answer.attempts,
+            usage=answer.usage,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        self.cache.put(
+            key, result.model_dump(mode="json"), kind="summary", article=article.id,
+            lang=lang.code, prompt=spec.ref, model=self.llm.model,
+        )
+        return result
+
+    def _regate(
+        self, result: StoryResult, gate_fn: Callable[[BaseModel], list[Check]]
+    ) -> StoryResult:
+        """Cached answers are checked again: gates may have improved since they were paid for."""
+        result = result.model_copy(update={"cached": True})
+        if result.summary is None:
+            return result
+        checks = gate_fn(result.summary)
+        if passed(checks):
+            return result.model_copy(update={"checks": checks, "status": "published", "reason": None})
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if c.status == "fail")
+        return result.model_copy(
+            update={"checks": checks, "status": "withheld", "reason": f"failed checks: {failed}"}
+        )
+
+    def brief_one(
+        self, stories: list[Summary], lang: LanguageInfo, spec: PromptSpec, edition: str
+    ) -> BriefResult:
+        """The edition's 'in brief' overview, gated against the summaries it was written from."""
+        source = "\n".join(f"{s.headline}. {s.summary}" for s in stories)
+        key = self._key("brief", edition + "|" + source, lang, spec)
+
+        def gate_fn(value: BaseModel) -> list[Check]:
+            assert isinstance(value, Brief)
+            return self.gate.check(value.texts(), source_text=source, source_lang=lang.base, lang=lang)
+
+        cached = self.cache.get(key)
+        if cached is not None:
+            return BriefResult.model_validate(cached).model_copy(update={"cached": True})
+        try:
+            answer = self._ask(
+                spec, spec.render(stories=stories, language=lang, fence=key[:16]), gate_fn
+            )
+        except BudgetExceeded as exc:
+            return BriefResult(lang=lang.code, status="withheld", reason=exc.message)
+        result = BriefResult(
+            lang=lang.code,
+            status="withheld" if answer.reason else "published",
+            brief=answer.value if isinstance(answer.value, Brief) else None,
+            checks=answer.checks,
+            reason=answer.reason,
+            usage=answer.usage,
+        )
+        self.cache.put(
+            key, result.model_dump(mode="json"), kind="brief", article=edition, lang=lang.code,
+            prompt=spec.ref, model=self.llm.model,
+        )
+        return result
+
+    # --- all tasks ------------------------------------------------------------------
+    def summarize_all(
+        self,
+        articles: Iterable[Article],
+        languages: list[LanguageInfo],
+        spec: PromptSpec,
+        *,
+        concurrency: int,
+        progress: Progress | None = None,
+    ) -> list[StoryResult]:
+        """Results in article x language order. An endpoint failure stops everything early."""
+        tasks = [(article, lang) for article in articles for lang in languages]
+        results: dict[int, StoryResult] = {}
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="digest-llm")
+        futures: dict[Future[StoryResult], int] = {}
+        try:
+            for index, (article, lang) in enumerate(tasks):
+                futures[pool.submit(self.summarize_one, article, lang, spec)] = index
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    result = future.result()  # re-raises EndpointError: stop the run
+                    results[futures[future]] = result
+                    if progress is not None:
+                        progress(result)
+        except BaseException:
+            self._cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return [results[i] for i in range(len(tasks))]

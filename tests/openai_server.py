@@ -1,0 +1,823 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests.
+
+The real ``openai`` client talks to it over a socket, so retries, timeouts, dropped
+connections and odd bodies go through the same code paths as in production. Faults are
+queued per chat request (FIFO) or set as a default; with no fault the server answers
+canned JSON that is valid for the requested schema and written in the requested language.
+
+Canned texts hold no digits and no capitalised words except at sentence starts, so they
+pass faithfulness gates on any article; py3langid identifies each of them (tested).
+"""
+
+# The canned texts are natural sentences that must not be wrapped; the formatter keeps
+# code within the limit anyway.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import itertools
+import json
+import re
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+
+BatchMode = Literal["complete", "partial_fail", "expire"]
+
+# Per language: a headline and four sentences. Summary, key points and overview are cut
+# from the sentences, so each language needs only five strings.
+CANNED: dict[str, tuple[str, tuple[str, str, str, str]]] = {
+    "en": ("Officials respond as the situation continues to develop", (
+        "Officials said the situation is still developing and more details are expected in the coming days.",
+        "Residents were advised to follow official updates and to stay calm while the review continues.",
+        "Experts warned that the longer term effects remain unclear and could take months to assess.",
+        "The report describes how the main events unfolded and what remains uncertain for now.",
+    )),
+    "tr": ("Yetkililer gelişmeleri yakından takip ediyor", (
+        "Yetkililer durumun hâlâ gelişmekte olduğunu ve önümüzdeki günlerde daha fazla ayrıntı beklendiğini söyledi.",
+        "Vatandaşlara resmi açıklamaları takip etmeleri ve inceleme sürerken sakin kalmaları tavsiye edildi.",
+        "Uzmanlar uzun vadeli etkilerin henüz belirsiz olduğunu ve değerlendirmenin zaman alabileceğini belirtti.",
+        "Haberde olayların nasıl geliştiği ve şu an için neyin belirsiz kaldığı anlatılıyor.",
+    )),
+    "ar": ("المسؤولون يتابعون التطورات عن كثب", (
+        "قال المسؤولون إن الوضع لا يزال يتطور ومن المتوقع الكشف عن مزيد من التفاصيل في الأيام المقبلة.",
+        "ونصح السكان بمتابعة التحديثات الرسمية والتزام الهدوء أثناء استمرار المراجعة.",
+        "وحذر الخبراء من أن الآثار على المدى الطويل لا تزال غير واضحة وقد يستغرق تقييمها وقتا طويلا.",
+        "ويصف التقرير كيف تطورت الأحداث الرئيسية وما الذي لا يزال غير مؤكد حتى الآن.",
+    )),
+    # German capitalises every noun, so these sentences are built from verbs, pronouns and
+    # adverbs: a capitalised noun mid-sentence would look like an invented proper name.
+    "de": ("Wie es jetzt weitergeht, ist noch offen", (
+        "Es ist noch nicht klar, wie es weitergeht, und man rechnet damit, dass bald mehr bekannt wird.",
+        "Beteiligte sollen ruhig bleiben und sich regelmäßig informieren, solange noch geprüft wird.",
+        "Fachleute warnen, dass noch unklar ist, wie lange das alles dauern wird.",
+        "Beschrieben wird, wie sich alles entwickelt hat und was bisher noch unsicher bleibt.",
+    )),
+    "fr": ("Les autorités suivent de près l'évolution de la situation", (
+        "Les autorités ont indiqué que la situation évolue encore et que de nouveaux détails sont attendus dans les prochains jours.",
+        "Les habitants ont été invités à suivre les informations officielles et à rester calmes pendant l'examen en cours.",
+        "Les experts ont averti que les effets à long terme restent incertains et pourraient prendre du temps à évaluer.",
+        "Le rapport décrit comment les principaux événements se sont déroulés et ce qui reste incertain pour le moment.",
+    )),
+    "es": ("Las autoridades siguen de cerca la evolución de la situación", (
+        "Las autoridades dijeron que la situación sigue evolucionando y que se esperan más detalles en los próximos días.",
+        "Se recomendó a los vecinos seguir la información oficial y mantener la calma mientras continúa la revisión.",
+        "Los expertos advirtieron que los efectos a largo plazo siguen sin estar claros y que su evaluación llevará tiempo.",
+        "El informe describe cómo se desarrollaron los hechos principales y qué sigue siendo incierto por ahora.",
+    )),
+    "pt": ("As autoridades acompanham de perto a evolução da situação", (
+        "As autoridades disseram que a situação ainda está em desenvolvimento e que mais detalhes são esperados nos próximos dias.",
+        "Os moradores foram orientados a acompanhar as informações oficiais e a manter a calma enquanto a análise continua.",
+        "Os especialistas alertaram que os efeitos a longo prazo ainda não estão claros e que a avaliação pode levar tempo.",
+        "O relatório descreve como os principais acontecimentos se desenrolaram e o que ainda permanece incerto.",
+    )),
+    "it": ("Le autorità seguono da vicino l'evoluzione della situazione", (
+        "Le autorità hanno detto che la situazione è ancora in evoluzione e che nei prossimi giorni sono attesi nuovi dettagli.",
+        "Ai residenti è stato consigliato di seguire le informazioni ufficiali e di mantenere la calma mentre la verifica prosegue.",
+        "Gli esperti hanno avvertito che gli effetti a lungo termine restano poco chiari e che la valutazione richiederà tempo.",
+        "Il rapporto descrive come si sono svolti i fatti principali e che cosa resta ancora incerto.",
+    )),
+    "nl": ("De autoriteiten volgen de ontwikkelingen op de voet", (
+        "De autoriteiten zeiden dat de situatie zich nog ontwikkelt en dat er de komende dagen meer details worden verwacht.",
+        "Bewoners werd aangeraden de officiële berichten te volgen en kalm te blijven terwijl het onderzoek doorgaat.",
+        "Deskundigen waarschuwden dat de gevolgen op lange termijn nog onduidelijk zijn en dat een beoordeling tijd zal kosten.",
+        "Het verslag beschrijft hoe de belangrijkste gebeurtenissen verliepen en wat voorlopig nog onzeker blijft.",
+    )),
+    "ru": ("Власти внимательно следят за развитием ситуации", (
+        "Власти заявили, что ситуация всё ещё развивается и в ближайшие дни ожидаются новые подробности.",
+        "Жителям посоветовали следить за официальными сообщениями и сохранять спокойствие, пока проверка продолжается.",
+        "Эксперты предупредили, что долгосрочные последствия пока неясны и их оценка может занять время.",
+        "В материале описано, как развивались основные события и что пока остаётся неясным.",
+    )),
+    "fa": ("مقامات تحولات را از نزدیک دنبال می‌کنند", (
+        "مقامات گفتند که وضعیت هنوز در حال تغییر است و انتظار می‌رود در روزهای آینده جزئیات بیشتری منتشر شود.",
+        "به ساکنان توصیه شد اطلاعیه‌های رسمی را دنبال کنند و تا پایان بررسی آرامش خود را حفظ کنند.",
+        "کارشناسان هشدار دادند که پیامدهای بلندمدت هنوز روشن نیست و ارزیابی آن ممکن است زمان ببرد.",
+        "این گزارش توضیح می‌دهد که رویدادهای اصلی چگونه پیش رفت و چه چیزهایی هنوز نامشخص است.",
+    )),
+    "he": ("הרשויות עוקבות מקרוב אחר ההתפתחויות", (
+        "הרשויות אמרו כי המצב עדיין מתפתח וכי פרטים נוספים צפויים להתפרסם בימים הקרובים.",
+        "לתושבים הומלץ לעקוב אחר ההודעות הרשמיות ולשמור על קור רוח בזמן שהבדיקה נמשכת.",
+        "מומחים הזהירו כי ההשפעות לטווח הארוך עדיין אינן ברורות וכי הערכתן עשויה להימשך זמן רב.",
+        "הדיווח מתאר כיצד התפתחו האירועים המרכזיים ומה עדיין אינו ודאי בשלב זה.",
+    )),
+    "zh": ("有关部门密切关注事态发展", (
+        "有关部门表示，目前情况仍在发展之中，预计未来几天将公布更多细节。",
+        "当局建议居民关注官方发布的信息，并在调查继续进行期间保持冷静。",
+        "专家提醒说，长期影响目前尚不明确，评估工作可能需要一段时间。",
+        "报道介绍了主要事件的经过，以及目前仍不确定的情况。",
+    )),
+    "ja": ("当局は事態の推移を注視している", (
+        "当局によると、状況はまだ変化しており、今後数日のうちに詳しい情報が発表される見通しだ。",
+        "住民には公式の情報を確認し、調査が続く間は落ち着いて行動するよう呼びかけられた。",
+        "専門家は、長期的な影響はまだはっきりせず、評価には時間がかかる可能性があると指摘した。",
+        "記事では、主な出来事の経緯と、現時点でまだ不確かな点について説明している。",
+    )),
+}  # fmt: skip
+
+# Facts no seed article contains: a year, a big number and invented proper names.
+HALLUCINATION = "FIFA World Cup 2018: 9,999,999 — Marguerite Okonkwo-Vance, Port Zebulon."
+HOSTILE = (
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[x](javascript:alert(1))",
+    "# injected heading\n\n![t](http://127.0.0.1:9/p.png) <a href='javascript:alert(1)'>x</a>",
+)
+REFUSAL = "I'm sorry, but I can't help with that request."
+
+
+def canned_answer(kind: str, lang: str) -> dict[str, Any]:
+    """The default answer for a schema kind ("summary" or "brief") in a language code."""
+    headline, s = CANNED.get(lang.split("-")[0].lower(), CANNED["en"])
+    if kind == "brief":
+        return {"overview": f"{s[2]} {s[3]}"}
+    return {"headline": headline, "summary": f"{s[0]} {s[1]}", "key_points": [s[1], s[2], s[3]]}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One deliberately wrong answer to one chat request."""
+
+    kind: str
+    code: int = 200
+    retry_after: float | None = None
+    body: str | None = None
+    seconds: float = 0.0
+    content: str | None = None
+    lang: str | None = None
+    in_field: bool = True
+
+    @classmethod
+    def status(cls, code: int, retry_after: float | None = None, body: str | None = None) -> Fault:
+        """An HTTP error; body defaults to an OpenAI-style error JSON."""
+        return cls("status", code=code, retry_after=retry_after, body=body)
+
+    @classmethod
+    def hang(cls, seconds: float) -> Fault:
+        """Sleep (cut short by stop()) before answering normally."""
+        return cls("hang", seconds=seconds)
+
+    @classmethod
+    def drop(cls) -> Fault:
+        return cls("drop")
+
+    @classmethod
+    def raw(cls, content: str) -> Fault:
+        return cls("raw", content=content)
+
+    @classmethod
+    def truncated(cls) -> Fault:
+        return cls("truncated")
+
+    @classmethod
+    def empty(cls) -> Fault:
+        return cls("empty")
+
+    @classmethod
+    def refusal(cls, in_field: bool = True) -> Fault:
+        """in_field: OpenAI style (message.refusal set, content null); else the refusal
+        sentence is the content, as local models without a refusal field answer."""
+        return cls("refusal", in_field=in_field)
+
+    @classmethod
+    def wrong_language(cls, lang: str) -> Fault:
+        return cls("wrong_language", lang=lang)
+
+    @classmethod
+    def hostile(cls) -> Fault:
+        return cls("hostile")
+
+    @classmethod
+    def hallucinate(cls) -> Fault:
+        return cls("hallucinate")
+
+    @classmethod
+    def garbage_http(cls, content_type: str = "text/html") -> Fault:
+        """A 200 whose body is no OpenAI response. With text/html the openai client hands
+        back the body as a plain str; with application/json it fails to decode it."""
+        return cls("garbage_http", content=content_type)
+
+
+def message_text(message: Any) -> str:
+    """Text of a chat message whose content is a string or a list of parts."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def requested_language(body: dict[str, Any]) -> str:
+    """Code in the last parentheses of the latest `Target language:` line in a user message
+    (a re-ask's feedback message has none, so earlier user messages count too)."""
+    users = [
+        m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+    ]
+    text = "\n".join(message_text(m) for m in users)
+    lines = re.findall(r"^\s*Target language:(.*)$", text, flags=re.MULTILINE)
+    codes = re.findall(r"\(([^()]*)\)", lines[-1]) if lines else []
+    return codes[-1].strip() if codes else "en"
+
+
+def _schema_has_overview(schema: Any) -> bool:
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    return isinstance(props, dict) and "overview" in props
+
+
+def requested_kind(body: dict[str, Any]) -> str:
+    """ "summary" or "brief", from the response_format or else from the prompt text."""
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict):
+        spec = fmt.get("json_schema")
+        if isinstance(spec, dict):
+            if spec.get("name") in ("summary", "brief"):
+                return str(spec["name"])
+            if _schema_has_overview(spec.get("schema")):
+                return "brief"
+        if _schema_has_overview(fmt.get("schema")):
+            return "brief"
+    # Quoted, as a JSON schema or example would write it, so prose like "an overview of"
+    # in a summary prompt does not count.
+    texts = (message_text(m) for m in body.get("messages") or [])
+    return "brief" if any(re.search(r"[\"']overview[\"']", t) for t in texts) else "summary"
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+def _error_body(message: str, type_: str, code: str | int | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, json.dumps(data, ensure_ascii=False).encode(), headers=headers or {})
+
+
+def _not_found(what: str) -> Reply:
+    return Reply.json(_error_body(what, "invalid_request_error", "not_found"), 404)
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str
+    purpose: str
+    content: bytes
+    created_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.content),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+        }
+
+
+@dataclass
+class BatchJob:
+    id: str
+    input_file_id: str
+    endpoint: str
+    completion_window: str
+    created_at: int
+    status: str = "validating"
+    polls: int = 0
+    times: dict[str, int] = field(default_factory=dict)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"total": 0, "completed": 0, "failed": 0}
+    )
+    metadata: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "batch",
+            "endpoint": self.endpoint,
+            "errors": None,
+            "input_file_id": self.input_file_id,
+            "completion_window": self.completion_window,
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": self.created_at,
+            "expires_at": self.created_at + 86400,
+            **{f"{name}_at": at for name, at in self.times.items()},
+            "request_counts": dict(self.counts),
+            "metadata": self.metadata,
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0: one request per connection, so stop() never waits on an idle keep-alive.
+    protocol_version = "HTTP/1.0"
+    timeout = 10
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type", "")
+        reply = self.server.fake.handle(method, self.path, content_type, raw)
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Connection", "close")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the tests assert on fake.requests; access logs would only clutter output
+
+
+class _Server(ThreadingHTTPServer):
+    # Non-daemon handler threads are joined by server_close(), so stop() leaves none behind.
+    daemon_threads = False
+    block_on_close = True
+    # Room for a burst of parallel connects: an overflowing backlog makes clients wait ~1 s
+    # for a SYN retry, which would serialise a concurrency test.
+    request_queue_size = 64
+
+    def __init__(self, fake: FakeOpenAI) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or hung up makes our late write fail: expected, not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
+
+class FakeOpenAI:
+    """OpenAI-compatible server on a free loopback port; use as a context manager."""
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        reject_json_schema: bool = False,
+        model: str = "fake-model",
+        *,
+        batches_supported: bool = True,
+        batch_mode: BatchMode = "complete",
+        batch_polls: int = 2,
+    ) -> None:
+        self.latency = latency
+        self.reject_json_schema = reject_json_schema
+        self.model = model
+        self.batches_supported = batches_supported
+        self.batch_mode: BatchMode = batch_mode
+        # retrieve() calls before a batch is terminal; the ones before answer in_progress.
+        self.batch_polls = batch_polls
+        self.requests: list[dict[str, Any]] = []
+        self.batch_requests: list[dict[str, Any]] = []
+        self.spans: list[tuple[float, float]] = []
+        self.files: dict[str, StoredFile] = {}
+        self.batches: dict[str, BatchJob] = {}
+        self.batches_created = 0
+        self._faults: deque[Fault] = deque()
+        self._default: Fault | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def start(self) -> FakeOpenAI:
+        self._stopping.clear()
+        self._server = _Server(self)
+        host, port = self._server.server_address[:2]
+        self.base_url = f"http://{host!s}:{port}/v1"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes hang()/latency sleepers so their threads can finish
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- knobs and observations ------------------------------------------------------
+    def enqueue(self, *faults: Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    def set_default(self, fault: Fault | None) -> None:
+        with self._lock:
+            self._default = fault
+
+    @property
+    def chat_calls(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    @property
+    def max_in_flight(self) -> int:
+        """Most chat requests the server was handling at one moment (from recorded spans)."""
+        with self._lock:
+            events = sorted([(s, 1) for s, _ in self.spans] + [(e, -1) for _, e in self.spans])
+        peak = current = 0
+        for _, step in events:  # at equal times, ends (-1) sort first: touching is not overlap
+            current += step
+            peak = max(peak, current)
+        return peak
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):06d}"
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    # ---- routing ---------------------------------------------------------------------
+    def handle(self, method: str, path: str, content_type: str, raw: bytes) -> Reply:
+        path = path.split("?", 1)[0].rstrip("/")
+        parts = path.split("/")[1:]  # "", "v1", ... -> "v1", ...
+        if parts[:1] != ["v1"]:
+            return _not_found(f"Unknown request URL: {method} {path}")
+        route = parts[1:]
+        if method == "POST" and route == ["chat", "completions"]:
+            return self._chat(raw)
+        if method == "GET" and route == ["models"]:
+            model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
+            return Reply.json({"object": "list", "data": [model]})
+        if route[:1] in (["files"], ["batches"]):
+            if not self.batches_supported:
+                # Servers without batches (Ollama, llama.cpp) have no Files API either.
+                return _not_found(f"Unknown request URL: {method} {path}")
+            if route[0] == "files":
+                return self._files(method, route[1:], content_type, raw)
+            return self._batches(method, route[1:], raw)
+        return _not_found(f"Unknown request URL: {method} {path}")
+
+    # ---- chat completions ------------------------------------------------------------
+    def _chat(self, raw: bytes) -> Reply:
+        started = time.monotonic()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return Reply.json(
+                _error_body("body is not a JSON object", "invalid_request_error"), 400
+            )
+        with self._lock:
+            self.requests.append(body)
+            fault = self._faults.popleft() if self._faults else self._default
+        try:
+            self._pause(self.latency)
+            return self._answer(body, fault)
+        finally:
+            with self._lock:
+                self.spans.append((started, time.monotonic()))
+
+    def _answer(self, body: dict[str, Any], fault: Fault | None) -> Reply:
+        if fault is not None and fault.kind == "hang":
+            self._pause(fault.seconds)
+            fault = None
+        if fault is not None and fault.kind == "status":
+            return self._status_reply(fault)
+        if fault is not None and fault.kind == "drop":
+            return Reply(drop=True)
+        if fault is not None and fault.kind == "garbage_http":
+            page = b"<html><body><h1>It works!</h1>not an API</body></html>"
+            return Reply(200, page, content_type=fault.content or "text/html")
+        fmt = body.get("response_format")
+        if self.reject_json_schema and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+            # What llama.cpp-style servers answer when they do not support json_schema.
+            message = "response_format type 'json_schema' is not supported; use 'json_object'"
+            return Reply.json(_error_body(message, "invalid_request_error", 400), 400)
+        if body.get("stream"):
+            return Reply.json(_error_body("stream is not supported", "invalid_request_error"), 400)
+        content, refusal, finish = self._content(body, fault)
+        return Reply.json(self._completion(body, content, refusal, finish))
+
+    def _status_reply(self, fault: Fault) -> Reply:
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = f"{fault.retry_after:g}"
+        if fault.body is not None:
+            return Reply(fault.code, fault.body.encode(), headers=headers)
+        type_ = "rate_limit_exceeded" if fault.code == 429 else "server_error"
+        if 400 <= fault.code < 429:
+            type_ = "invalid_request_error"
+        data = _error_body(f"fake error {fault.code}", type_, str(fault.code))
+        return Reply.json(data, fault.code, headers)
+
+    def _content(
+        self, body: dict[str, Any], fault: Fault | None
+    ) -> tuple[str | None, str | None, str]:
+        """(content, refusal, finish_reason) for a 200 answer."""
+        kind, lang = requested_kind(body), requested_language(body)
+        answer = canned_answer(kind, lang)
+        if fault is None:
+            return json.dumps(answer, ensure_ascii=False), None, "stop"
+        if fault.kind == "raw":
+            return fault.content, None, "stop"
+        if fault.kind == "truncated":
+            text = json.dumps(answer, ensure_ascii=False)
+            return text[: len(text) // 2], None, "length"
+        if fault.kind == "empty":
+            return "", None, "stop"
+        if fault.kind == "refusal":
+            return (None, REFUSAL, "stop") if fault.in_field else (REFUSAL, None, "stop")
+        if fault.kind == "wrong_language":
+            answer = canned_answer(kind, fault.lang or "en")
+        elif fault.kind == "hostile":
+            answer = _hostile(answer)
+        elif fault.kind == "hallucinate":
+            answer = _hallucinated(answer)
+        else:
+            raise ValueError(f"unknown fault kind {fault.kind!r}")
+        return json.dumps(answer, ensure_ascii=False), None, "stop"
+
+    def _completion(
+        self, body: dict[str, Any], content: str | None, refusal: str | None, finish: str
+    ) -> dict[str, Any]:
+        prompt = sum(word_count(message_text(m)) for m in body.get("messages") or [])
+        completion = word_count(content or refusal or "")
+        message = {"role": "assistant", "content": content, "refusal": refusal}
+        return {
+            "id": self._new_id("chatcmpl-"),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": str(body.get("model") or self.model),
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+            "system_fingerprint": "fake",
+        }
+
+    # ---- files -----------------------------------------------------------------------
+    def _files(self, method: str, route: list[str], content_type: str, raw: bytes) -> Reply:
+        if method == "POST" and not route:
+            return self._upload(content_type, raw)
+        with self._lock:
+            stored = self.files.get(route[0]) if route else None
+        if stored is None:
+            return _not_found(f"No such File object: {route[0] if route else ''}")
+        if method == "GET" and route[1:] == ["content"]:
+            return Reply(200, stored.content, content_type="application/octet-stream")
+        if method == "GET" and len(route) == 1:
+            return Reply.json(stored.to_json())
+        if method == "DELETE" and len(route) == 1:
+            with self._lock:
+                del self.files[stored.id]
+            return Reply.json({"id": stored.id, "object": "file", "deleted": True})
+        return _not_found(f"Unknown request URL: {method} /v1/files/{'/'.join(route)}")
+
+    def _upload(self, content_type: str, raw: bytes) -> Reply:
+        fields = parse_multipart(content_type, raw)
+        upload = fields.get("file")
+        purpose = fields.get("purpose")
+        if upload is None or purpose is None:
+            message = "multipart/form-data with 'file' and 'purpose' is required"
+            return Reply.json(_error_body(message, "invalid_request_error"), 400)
+        stored = self._store(upload[0] or "upload.jsonl", purpose[1].decode(), upload[1])
+        return Reply.json(stored.to_json())
+
+    def _store(self, filename: str, purpose: str, content: bytes) -> StoredFile:
+        stored = StoredFile(self._new_id("file-"), filename, purpose, content, int(time.time()))
+        with self._lock:
+            self.files[stored.id] = stored
+        return stored
+
+    # ---- batches ---------------------------------------------------------------------
+    def _batches(self, method: str, route: list[str], raw: bytes) -> Reply:
+        if method == "POST" and not route:
+            return self._create_batch(raw)
+        with self._lock:
+            job = self.batches.get(route[0]) if route else None
+        if job is None:
+            return _not_found(f"No such Batch object: {route[0] if route else ''}")
+        if method == "GET" and len(route) == 1:
+            self._advance(job)
+        elif method == "POST" and route[1:] == ["cancel"]:
+            self._cancel(job)
+        else:
+            return _not_found(f"Unknown request URL: {method} /v1/batches/{'/'.join(route)}")
+        with self._lock:
+            return Reply.json(job.to_json())
+
+    def _create_batch(self, raw: bytes) -> Reply:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return Reply.json(
+                _error_body("body is not a JSON object", "invalid_request_error"), 400
+            )
+        if body.get("endpoint") != "/v1/chat/completions":
+            message = f"endpoint {body.get('endpoint')!r} is not supported by this fake"
+            return Reply.json(_error_body(message, "invalid_request_error"), 400)
+        file_id = str(body.get("input_file_id"))
+        with self._lock:
+            known = file_id in self.files
+        if not known:
+            return Reply.json(
+                _error_body(f"No such File object: {file_id}", "invalid_request_error"), 400
+            )
+        job = BatchJob(
+            id=self._new_id("batch_"),
+            input_file_id=file_id,
+            endpoint=body["endpoint"],
+            completion_window=str(body.get("completion_window", "24h")),
+            created_at=int(time.time()),
+            metadata=body.get("metadata"),
+        )
+        with self._lock:
+            self.batches[job.id] = job
+            self.batches_created += 1
+            return Reply.json(job.to_json())
+
+    def _cancel(self, job: BatchJob) -> None:
+        with self._lock:
+            if job.status in ("validating", "in_progress"):
+                job.status = "cancelling"
+                job.times["cancelling"] = int(time.time())
+
+    def _advance(self, job: BatchJob) -> None:
+        with self._lock:
+            if job.status == "cancelling":
+                job.status = "cancelled"
+                job.times["cancelled"] = int(time.time())
+                return
+            if job.status not in ("validating", "in_progress"):
+                return
+            job.polls += 1
+            if job.polls < self.batch_polls:
+                job.status = "in_progress"
+                job.times.setdefault("in_progress", int(time.time()))
+                return
+            mode = self.batch_mode
+            stored = self.files.get(job.input_file_id)
+            lines = stored.content.decode().splitlines() if stored else []
+        self._finish(job, [line for line in lines if line.strip()], mode)
+
+    def _finish(self, job: BatchJob, lines: list[str], mode: BatchMode) -> None:
+        done = len(lines) // 2 if mode == "expire" else len(lines)
+        outputs: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for index, line in enumerate(lines):
+            if index >= done:
+                error = {"code": "batch_expired", "message": "This request could not be executed"}
+                errors.append(self._batch_line(_custom_id(line), None, error))
+            elif mode == "partial_fail" and index % 3 == 2:
+                error = {"code": "server_error", "message": "fake failure of every third line"}
+                errors.append(self._batch_line(_custom_id(line), None, error))
+            else:
+                record = self._run_line(line)
+                ok = record["response"] is not None and record["response"]["status_code"] == 200
+                (outputs if ok else errors).append(record)
+        now = int(time.time())
+        output_id = self._store_lines(outputs, "batch_output")
+        error_id = self._store_lines(errors, "batch_output")
+        with self._lock:
+            job.output_file_id, job.error_file_id = output_id, error_id
+            job.counts = {"total": len(lines), "completed": len(outputs), "failed": len(errors)}
+            job.status = "expired" if mode == "expire" else "completed"
+            job.times.setdefault("in_progress", now)
+            job.times["expired" if mode == "expire" else "completed"] = now
+
+    def _run_line(self, line: str) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            body = request["body"]
+            custom_id = str(request["custom_id"])
+        except (ValueError, KeyError, TypeError):
+            error = {"code": "invalid_json_line", "message": "line is not a valid batch request"}
+            return self._batch_line(None, None, error)
+        if not isinstance(body, dict) or request.get("url") != "/v1/chat/completions":
+            error = {"code": "invalid_request", "message": "only /v1/chat/completions is supported"}
+            return self._batch_line(custom_id, None, error)
+        with self._lock:
+            self.batch_requests.append(body)
+        reply = self._answer(body, None)
+        response = {
+            "status_code": reply.status,
+            "request_id": self._new_id("req_"),
+            "body": json.loads(reply.body),
+        }
+        return self._batch_line(custom_id, response, None)
+
+    def _batch_line(
+        self, custom_id: str | None, response: dict[str, Any] | None, error: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "id": self._new_id("batch_req_"),
+            "custom_id": custom_id,
+            "response": response,
+            "error": error,
+        }
+
+    def _store_lines(self, records: list[dict[str, Any]], purpose: str) -> str | None:
+        if not records:
+            return None
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        return self._store("batch_output.jsonl", purpose, data).id
+
+
+def _custom_id(line: str) -> str | None:
+    try:
+        value = json.loads(line).get("custom_id")
+    except (ValueError, AttributeError):
+        return None
+    return None if value is None else str(value)
+
+
+def _hostile(answer: dict[str, Any]) -> dict[str, Any]:
+    if "overview" in answer:
+        return {"overview": f"{HOSTILE[0]} {answer['overview']} {HOSTILE[1]} {HOSTILE[2]}"}
+    points = answer["key_points"]
+    return {
+        "headline": f"{answer['headline']} {HOSTILE[0]}",
+        "summary": f"{answer['summary']} {HOSTILE[1]} {HOSTILE[3]}",
+        "key_points": [f"{points[0]} {HOSTILE[2]}", f"**{points[1]}** | --- |", points[2]],
+    }
+
+
+def _hallucinated(answer: dict[str, Any]) -> dict[str, Any]:
+    if "overview" in answer:
+        return {"overview": f"{answer['overview']} {HALLUCINATION}"}
+    return {
+        "headline": answer["headline"],
+        "summary": f"{answer['summary']} {HALLUCINATION}",
+        "key_points": [f"{answer['key_points'][0]} {HALLUCINATION}", *answer["key_points"][1:]],
+    }
+
+
+def parse_multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """Form fields of a multipart/form-data body: name -> (filename, bytes)."""
+    header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + raw)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = (part.get_filename(), payload)
+    return fields
