@@ -179,8 +179,10 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in override.items():
         if value is None:
             continue
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(dict(merged[key]), value)
+        if isinstance(value, Mapping):
+            # Recursing also drops None inside a section no earlier layer set.
+            previous = merged.get(key)
+            merged[key] = _merge(dict(previous) if isinstance(previous, Mapping) else {}, value)
         else:
             merged[key] = value
     return merged

@@ -1,0 +1,485 @@
+"""Newsletter delivery: one ``EmailMessage`` per recipient and language, sent over one SMTP
+connection per batch, or written to ``DIR/outbox/`` as ``.eml`` files with ``dry_run``.
+
+Failure policy, per recipient and language:
+
+* 5xx reply (refused recipient, rejected data) -> reported as failed, the batch goes on;
+* 4xx reply -> retried with a short exponential back-off, then reported as failed;
+* connection dropped -> reconnect and retry that message; if the server cannot be reached
+  again the batch stops with ``DeliveryError`` (the send log keeps what was already sent);
+* server unreachable or login refused at the start -> ``DeliveryError`` (exit 5).
+
+Every message sent is appended to ``DIR/send-log.jsonl``; a re-run skips the recipients
+already sent this edition in that language unless ``resend`` is set.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import json
+import re
+import smtplib
+import ssl
+import string
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from urllib.parse import quote
+
+from babel.dates import format_date
+from pydantic import BaseModel, Field, ValidationError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from digest.config import Settings, SmtpSettings
+from digest.errors import DeliveryError, ExitCode, InputError, UsageError
+from digest.fsutil import write_atomic
+from digest.models import LanguageInfo, safe_url
+from digest.subscribers import (
+    Job,
+    LogEntry,
+    Recipient,
+    SendLog,
+    load_subscribers,
+    one_line,
+    parse_address,
+    plan,
+    recipients_from_addresses,
+)
+
+SmtpFactory = Callable[[], smtplib.SMTP]
+"""Returns a connected client, TLS and login done; raises OSError / SMTPException."""
+
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+SUBJECT_FIELDS = ("title", "date", "lang", "language", "name")
+UNSUBSCRIBE_FIELDS = ("email", "lang")
+SEND_LOG = "send-log.jsonl"
+# Bodies go out as quoted-printable / base64 so no server needs 8BITMIME; headers are
+# RFC 2047-encoded, so Arabic or Turkish subjects survive any relay.
+_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+
+class Edition(BaseModel):
+    """A rendered edition folder, as far as delivery needs it (from ``manifest.json``)."""
+
+    folder: Path
+    title: str
+    edition_date: date
+    languages: list[LanguageInfo] = Field(min_length=1)
+
+    @property
+    def key(self) -> str:
+        """Identifies the edition in the send log: a re-render of the same day is the same."""
+        return f"{self.edition_date.isoformat()} {self.title}"
+
+    def bodies(self, lang: LanguageInfo) -> tuple[str, str]:
+        """(text, html) for one language."""
+        parts = []
+        for ext in ("txt", "html"):
+            path = self.folder / f"digest.{lang.code}.{ext}"
+            try:
+                parts.append(path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                raise InputError(f"cannot read {path}: not UTF-8") from None
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return parts[0], parts[1]
+
+
+def load_edition(folder: Path) -> Edition:
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise InputError(f"{folder} is not a rendered edition (no manifest.json)")
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return Edition.model_validate({**data, "folder": folder})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        raise InputError(f"cannot read {manifest}: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{manifest}: bad manifest ({where}: {first['msg']})") from None
+
+
+class SendOptions(BaseModel):
+    folder: Path
+    to: list[str] = []
+    subscribers: Path | None = None
+    languages: list[str] = Field(default=[], description="only these; default: the first")
+    dry_run: bool = False
+    resend: bool = False
+    attempts: int = Field(default=3, ge=1, description="tries per message on 4xx / drops")
+    retry_wait: float = Field(default=2.0, ge=0, description="first back-off, doubles")
+
+
+class Delivery(BaseModel):
+    email: str
+    lang: str
+    message_id: str
+
+
+class Failure(BaseModel):
+    email: str
+    lang: str
+    reason: str
+
+
+class SendReport(BaseModel):
+    dry_run: bool = False
+    sent: list[Delivery] = []
+    skipped: list[Delivery] = []
+    failed: list[Failure] = []
+    warnings: list[str] = []
+    files: list[Path] = []
+    outbox: Path | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.PARTIAL if self.failed else ExitCode.OK
+
+    def summary(self) -> str:
+        if self.dry_run:
+            parts = [f"dry run: wrote {len(self.files)} message(s) to {self.outbox}"]
+        else:
+            parts = [f"sent {len(self.sent)}"]
+        if self.skipped:
+            parts.append(f"skipped {len(self.skipped)} (already sent)")
+        if self.failed:
+            shown = "; ".join(f"{f.email}: {f.reason}" for f in self.failed[:3])
+            more = f"; +{len(self.failed) - 3} more" if len(self.failed) > 3 else ""
+            parts.append(f"failed {len(self.failed)} ({shown}{more})")
+        return ", ".join(parts)
+
+
+def check_template(template: str, allowed: tuple[str, ...], what: str) -> None:
+    """Only named placeholders we fill; no attribute or index access."""
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template)]
+    except ValueError as exc:
+        raise UsageError(f"bad {what} template {template!r}: {exc}") from None
+    for field in fields:
+        if field is not None and field not in allowed:
+            names = ", ".join("{" + name + "}" for name in allowed)
+            raise UsageError(f"{what} template: unknown placeholder {{{field}}} (use {names})")
+
+
+def unsubscribe_link(template: str, address: str, lang: str) -> str:
+    url = safe_url(template.format(email=quote(address, safe=""), lang=quote(lang, safe="")))
+    if url is None:
+        raise UsageError("unsubscribe_url must be an http(s) URL template")
+    return url
+
+
+def build_message(
+    *,
+    sender: Address,
+    recipient: Recipient,
+    lang: LanguageInfo,
+    subject: str,
+    text: str,
+    html: str,
+    unsubscribe_url: str | None,
+    now: datetime,
+) -> EmailMessage:
+    """multipart/alternative, text first and HTML last (the part clients prefer)."""
+    msg = EmailMessage(policy=_POLICY)
+    msg["Subject"] = one_line(subject)
+    msg["From"] = sender
+    msg["To"] = Address(display_name=one_line(recipient.name), addr_spec=recipient.email)
+    msg["Date"] = format_datetime(now.astimezone())
+    msg["Message-ID"] = make_msgid(domain=sender.domain)
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    # After the parts exist: turning the message multipart moves Content-* headers down.
+    msg["Content-Language"] = lang.code
+    return msg
+
+
+def render_subject(template: str, edition: Edition, lang: LanguageInfo, name: str) -> str:
+    return template.format(
+        title=edition.title,
+        date=format_date(edition.edition_date, format="long", locale=lang.locale),
+        lang=lang.code,
+        language=lang.native_name,
+        name=name,
+    )
+
+
+def smtp_connector(smtp: SmtpSettings) -> SmtpFactory:
+    """The real factory: connect, STARTTLS or implicit TLS, and log in when a user is set."""
+    host = smtp.host or "localhost"
+    port = smtp.port or DEFAULT_PORTS[smtp.security]
+
+    def connect() -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(host, port, timeout=smtp.timeout, context=context)
+        else:
+            client = smtplib.SMTP(host, port, timeout=smtp.timeout)
+        try:
+            if smtp.security == "starttls":
+                client.starttls(context=context)
+            if smtp.user:
+                secret = smtp.password.get_secret_value() if smtp.password else ""
+                client.login(smtp.user, secret)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    return connect
+
+
+class _Temporary(Exception):
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unreachable = unreachable
+
+
+class _Permanent(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Connection:
+    """One SMTP connection for the whole batch, reopened when the server drops it."""
+
+    def __init__(self, connect: SmtpFactory, where: str, secret: str | None) -> None:
+        self._connect = connect
+        self._client: smtplib.SMTP | None = None
+        self.where = where
+        self._secret = secret
+
+    def clean(self, text: str) -> str:
+        """One line, bounded, and never the password, whatever a server echoes back."""
+        text = one_line(text)
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text[:200]
+
+    def _reply(self, code: int, message: bytes | str) -> str:
+        raw = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        return self.clean(f"{code} {raw}")
+
+    def _connect_once(self) -> smtplib.SMTP:
+        try:
+            return self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            reply = self._reply(exc.smtp_code, exc.smtp_error)
+            raise DeliveryError(f"SMTP server {self.where} refused the login: {reply}") from None
+
+    def open(self) -> None:
+        try:
+            self._client = self._connect_once()
+        except OSError as exc:
+            reason = self.clean(str(exc))
+            raise DeliveryError(f"cannot connect to SMTP server {self.where}: {reason}") from None
+
+    def send(self, msg: EmailMessage, sender: str, rcpt: str) -> None:
+        if self._client is None:
+            try:
+                self._client = self._connect_once()
+            except OSError as exc:
+                raise _Temporary(self.clean(str(exc)), unreachable=True) from None
+        client = self._client
+        try:
+            client.send_message(msg, from_addr=sender, to_addrs=[rcpt])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise self._outcome(code, reply) from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._outcome(exc.smtp_code, exc.smtp_error) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            self.drop()
+            raise _Temporary(f"connection lost: {self.clean(str(exc))}") from None
+        except smtplib.SMTPException as exc:
+            raise _Permanent(self.clean(str(exc))) from None
+        except OSError as exc:
+            self.drop()
+            raise _Temporary(f"connection lost: {self.clean(str(exc))}") from None
+        finally:
+            if client.sock is None:  # smtplib closed it itself (a 421 reply, a drop)
+                self._client = None
+
+    def _outcome(self, code: int, reply: bytes | str) -> Exception:
+        reason = self._reply(code, reply)
+        return _Temporary(reason) if 400 <= code < 500 else _Permanent(reason)
+
+    def drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+
+    def close(self) -> None:
+        if self._client is None:
+            return
+        try:
+            self._client.quit()
+        except OSError:
+            pass
+        self.drop()
+
+
+def _sender(settings: Settings, edition: Edition) -> Address:
+    if not settings.smtp.from_addr:
+        raise UsageError("no sender address: use --from, DIGEST_FROM or 'from' under [smtp]")
+    try:
+        name, spec = parse_address(settings.smtp.from_addr)
+    except ValueError as exc:
+        raise UsageError(f"sender address {settings.smtp.from_addr!r}: {exc}") from None
+    return Address(display_name=name or one_line(edition.title), addr_spec=spec)
+
+
+class _Composer:
+    """Builds the message for one job; everything is validated before the first one."""
+
+    def __init__(self, edition: Edition, settings: Settings, jobs: list[Job]) -> None:
+        self.edition = edition
+        self.sender = _sender(settings, edition)
+        self.subject = settings.subject
+        self.unsubscribe = settings.unsubscribe_url
+        check_template(self.subject, SUBJECT_FIELDS, "subject")
+        if self.unsubscribe:
+            check_template(self.unsubscribe, UNSUBSCRIBE_FIELDS, "unsubscribe_url")
+            unsubscribe_link(self.unsubscribe, "a@example.org", "en")
+        self.bodies = {job.lang.code: edition.bodies(job.lang) for job in jobs}
+
+    def message(self, job: Job, now: datetime) -> EmailMessage:
+        text, html = self.bodies[job.lang.code]
+        link = self.unsubscribe and unsubscribe_link(
+            self.unsubscribe, job.recipient.email, job.lang.code
+        )
+        return build_message(
+            sender=self.sender,
+            recipient=job.recipient,
+            lang=job.lang,
+            subject=render_subject(self.subject, self.edition, job.lang, job.recipient.name),
+            text=text,
+            html=html,
+            unsubscribe_url=link or None,
+            now=now,
+        )
+
+
+def _delivery(job: Job, message_id: str) -> Delivery:
+    return Delivery(email=job.recipient.email, lang=job.lang.code, message_id=message_id)
+
+
+def _failure(job: Job, reason: str) -> Failure:
+    return Failure(email=job.recipient.email, lang=job.lang.code, reason=reason)
+
+
+def _outbox_name(job: Job) -> str:
+    return re.sub(r"[^A-Za-z0-9@._+-]", "_", job.recipient.email) + f".{job.lang.code}.eml"
+
+
+def send_edition(
+    options: SendOptions,
+    settings: Settings,
+    connect: SmtpFactory | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SendReport:
+    """Deliver (or with ``dry_run`` write out) one rendered edition; never prints.
+
+    ``connect`` replaces the SMTP factory built from ``settings.smtp`` (tests, other
+    transports). Every input is validated before the first message leaves.
+    """
+    edition = load_edition(options.folder)
+    if bool(options.to) == bool(options.subscribers):
+        raise UsageError("give either --to ADDR (repeatable) or --subscribers FILE.csv")
+    recipients = (
+        load_subscribers(options.subscribers)
+        if options.subscribers
+        else recipients_from_addresses(options.to)
+    )
+    jobs, warnings = plan(edition.languages, recipients, options.languages)
+    composer = _Composer(edition, settings, jobs)
+    log = SendLog(options.folder / SEND_LOG)
+    done = {} if options.resend else log.sent(edition.key)
+
+    report = SendReport(dry_run=options.dry_run, warnings=warnings)
+    pending = []
+    for job in jobs:
+        previous = done.get((job.recipient.email.casefold(), job.lang.code))
+        if previous is None:
+            pending.append(job)
+        else:
+            report.skipped.append(_delivery(job, previous))
+
+    if options.dry_run:
+        report.outbox = options.folder / "outbox"
+        for job in pending:
+            msg = composer.message(job, clock())
+            report.files.append(write_atomic(report.outbox / _outbox_name(job), msg.as_bytes()))
+            report.sent.append(_delivery(job, str(msg["Message-ID"])))
+        return report
+    if pending:
+        if connect is None and not settings.smtp.host:
+            raise UsageError("no SMTP server: use --smtp-host, DIGEST_SMTP_HOST or [smtp] host")
+        _deliver(
+            pending, composer, log, _connection(settings.smtp, connect), options, clock, report
+        )
+    return report
+
+
+def _connection(smtp: SmtpSettings, connect: SmtpFactory | None) -> _Connection:
+    port = smtp.port or DEFAULT_PORTS[smtp.security]
+    secret = smtp.password.get_secret_value() if smtp.password else None
+    return _Connection(
+        connect or smtp_connector(smtp), f"{smtp.host or 'localhost'}:{port}", secret
+    )
+
+
+def _deliver(
+    pending: list[Job],
+    composer: _Composer,
+    log: SendLog,
+    smtp: _Connection,
+    options: SendOptions,
+    clock: Callable[[], datetime],
+    report: SendReport,
+) -> None:
+    retrying = Retrying(
+        stop=stop_after_attempt(options.attempts),
+        wait=wait_exponential(multiplier=options.retry_wait, max=30),
+        retry=retry_if_exception_type(_Temporary),
+        reraise=True,
+    )
+    smtp.open()
+    try:
+        for job in pending:
+            msg = composer.message(job, clock())
+            try:
+                retrying(smtp.send, msg, composer.sender.addr_spec, job.recipient.email)
+            except _Temporary as exc:
+                if exc.unreachable:
+                    raise DeliveryError(
+                        f"lost the SMTP server {smtp.where} after sending {len(report.sent)}: "
+                        f"{exc.reason}; re-run to send the rest (the send log skips the others)"
+                    ) from None
+                tries = f"gave up after {options.attempts} tries"
+                report.failed.append(_failure(job, f"{exc.reason} ({tries})"))
+            except _Permanent as exc:
+                report.failed.append(_failure(job, exc.reason))
+            else:
+                message_id = str(msg["Message-ID"])
+                log.append(
+                    LogEntry(
+                        edition=composer.edition.key,
+                        email=job.recipient.email,
+                        lang=job.lang.code,
+                        message_id=message_id,
+                        time=clock(),
+                    )
+                )
+                report.sent.append(_delivery(job, message_id))
+    finally:
+        smtp.close()
