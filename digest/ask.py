@@ -66,7 +66,8 @@ def parse_answer(
     if fenced:
         text = fenced.group(1)
     try:
-        data = json.loads(text)
+        # strict=False: raw newlines inside strings (llama.cpp grammars allow them) are fine.
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise AnswerFault(
             f"not valid JSON ({exc.msg} at char {exc.pos})",

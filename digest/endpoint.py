@@ -47,6 +47,7 @@ def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator
                 # llama.cpp's server takes a schema only through json_object (grammar).
                 mode=StructuredMode.JSON_OBJECT_SCHEMA,
                 secrets=secrets,
+                max_concurrency=1,
             )
         return
     model = settings.model or "gpt-4o-mini"

@@ -8,8 +8,8 @@ only under ``DIGEST_DEBUG=1`` or pytest.
     DigestError                 exit 1
     ├── UsageError              exit 2  bad flags, config, language codes, prompt refs
     │   └── InputError          exit 2  missing / empty / binary / unreadable inputs
-    ├── EndpointError           exit 4  the LLM endpoint is down, refuses us, or the local model fails
-    ├── BudgetExceeded          exit 4  --max-tokens / --max-cost would be overspent
+    ├── EndpointError           exit 4  endpoint down, refusing us, or the local model fails
+    ├── BudgetExceeded          (caught: the rest is withheld, exit 3)
     └── DeliveryError           exit 5  SMTP server unreachable or refused the login
 
 Exit code 3 is not an error: the run finished but withheld some items (or some

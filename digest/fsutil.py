@@ -27,4 +27,6 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:
-    return write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    return write_atomic(
+        path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    )

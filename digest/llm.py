@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import openai
 from pydantic import BaseModel
 from tenacity import (
@@ -45,6 +44,10 @@ class StructuredMode(enum.StrEnum):
 
 FALLBACK_ORDER = list(StructuredMode)
 MODE_REJECTIONS = (400, 422, 500, 501)
+
+
+class CallCancelled(Exception):
+    """The run is stopping (Ctrl-C or another worker's fatal error): do not call again."""
 
 
 class Completion(BaseModel):
@@ -125,7 +128,8 @@ class LLMClient:
         throttle: Throttle | None = None,
         mode: StructuredMode | None = None,
         secrets: tuple[str, ...] = (),
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self._client = client
         self.model = model
@@ -136,7 +140,18 @@ class LLMClient:
         self._mode_known = mode is not None
         self._mode_lock = threading.Lock()
         self._secrets = tuple(s for s in secrets if s)
-        self._sleep = sleep
+        self._cancelled = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
+        # llama.cpp's Python server decodes one request at a time: more in flight only
+        # queue up and run into client timeouts.
+        self.max_concurrency = max_concurrency
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        # Backoff sleeps wake up as soon as the run is cancelled.
+        self._cancelled.wait(seconds)
 
     @property
     def mode(self) -> StructuredMode:
@@ -191,7 +206,7 @@ class LLMClient:
         )
         try:
             completion = retrying(self._send, messages, spec, mode)
-        except (openai.APIConnectionError, httpx.HTTPError) as exc:
+        except openai.APIConnectionError as exc:
             raise EndpointError(
                 f"cannot reach the LLM endpoint {self.endpoint}: {self._reason(exc)}"
             ) from None
@@ -229,6 +244,8 @@ class LLMClient:
         self, messages: list[dict[str, str]], spec: PromptSpec, mode: StructuredMode
     ) -> Completion:
         self._throttle.wait()
+        if self._cancelled.is_set():
+            raise CallCancelled("the run was cancelled")
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": self._with_mode_instructions(messages, spec, mode),
@@ -242,11 +259,8 @@ class LLMClient:
             kwargs["extra_body"] = {"repeat_penalty": spec.repeat_penalty}
         response = self._client.chat.completions.create(**kwargs)
         if not getattr(response, "choices", None):
-            raise openai.APIResponseValidationError(
-                response=httpx.Response(200, request=httpx.Request("POST", "/")),
-                body=None,
-                message="no choices in the answer",
-            )
+            # e.g. an HTML page with status 200: the SDK hands back a str, not a completion.
+            raise ValueError("no choices in the answer")
         choice = response.choices[0]
         usage = response.usage
         return Completion(

@@ -95,7 +95,11 @@ class Usage(BaseModel):
     cost: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
-        cost = None if self.cost is None and other.cost is None else (self.cost or 0) + (other.cost or 0)
+        cost = (
+            None
+            if self.cost is None and other.cost is None
+            else (self.cost or 0) + (other.cost or 0)
+        )
         return Usage(
             calls=self.calls + other.calls,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,13 +74,21 @@ def run_digest(
         )
         if on_start is not None:
             on_start(len(loaded.articles) * len(languages))
+        concurrency = min(settings.concurrency, llm.max_concurrency or settings.concurrency)
         results = summarizer.summarize_all(
-            loaded.articles, languages, prompt, concurrency=settings.concurrency, progress=progress
+            loaded.articles, languages, prompt, concurrency=concurrency, progress=progress
         )
         timings["summarize"] = time.monotonic() - started - timings["endpoint_ready"]
         digest = assemble_digest(
-            settings, loaded.articles, languages, results, prompt,
-            model=llm.model, endpoint=llm.endpoint, mode=str(llm.mode), cache_hits=cache.hits,
+            settings,
+            loaded.articles,
+            languages,
+            results,
+            prompt,
+            model=llm.model,
+            endpoint=llm.endpoint,
+            mode=str(llm.mode),
+            cache_hits=cache.hits,
         )
 
     render_started = time.monotonic()
@@ -113,11 +121,13 @@ def assemble_digest(
     briefs: list[BriefResult] | None = None,
     edition_date: date | None = None,
 ) -> Digest:
-    paid = [r.usage for r in results if not r.cached] + [b.usage for b in briefs or [] if not b.cached]
+    paid = [r.usage for r in results if not r.cached] + [
+        b.usage for b in briefs or [] if not b.cached
+    ]
     return Digest(
         title=settings.title,
         edition_date=edition_date or date.today(),
-        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        generated_at=datetime.now(UTC).replace(microsecond=0),
         languages=languages,
         articles=articles,
         results=results,

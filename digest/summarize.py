@@ -93,7 +93,10 @@ class Summarizer:
         )
 
     def _ask(
-        self, spec: PromptSpec, messages: list[dict[str, str]], gate_fn: Callable[[BaseModel], list[Check]]
+        self,
+        spec: PromptSpec,
+        messages: list[dict[str, str]],
+        gate_fn: Callable[[BaseModel], list[Check]],
     ) -> Answer:
         def before_call() -> None:
             if self._cancel.is_set():
@@ -101,7 +104,12 @@ class Summarizer:
             self.budget.check()
 
         answer = ask(
-            self.llm, spec, messages, gate_fn, reasks=self.reasks, before_call=before_call,
+            self.llm,
+            spec,
+            messages,
+            gate_fn,
+            reasks=self.reasks,
+            before_call=before_call,
             feedback_text=feedback,
         )
         self.budget.charge(answer.usage.prompt_tokens, answer.usage.completion_tokens)
@@ -145,8 +153,13 @@ class Summarizer:
             seconds=round(time.monotonic() - started, 3),
         )
         self.cache.put(
-            key, result.model_dump(mode="json"), kind="summary", article=article.id,
-            lang=lang.code, prompt=spec.ref, model=self.llm.model,
+            key,
+            result.model_dump(mode="json"),
+            kind="summary",
+            article=article.id,
+            lang=lang.code,
+            prompt=spec.ref,
+            model=self.llm.model,
         )
         return result
 
@@ -159,7 +172,9 @@ class Summarizer:
             return result
         checks = gate_fn(result.summary)
         if passed(checks):
-            return result.model_copy(update={"checks": checks, "status": "published", "reason": None})
+            return result.model_copy(
+                update={"checks": checks, "status": "published", "reason": None}
+            )
         failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if c.status == "fail")
         return result.model_copy(
             update={"checks": checks, "status": "withheld", "reason": f"failed checks: {failed}"}
@@ -174,7 +189,9 @@ class Summarizer:
 
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Brief)
-            return self.gate.check(value.texts(), source_text=source, source_lang=lang.base, lang=lang)
+            return self.gate.check(
+                value.texts(), source_text=source, source_lang=lang.base, lang=lang
+            )
 
         cached = self.cache.get(key)
         if cached is not None:
@@ -194,8 +211,13 @@ class Summarizer:
             usage=answer.usage,
         )
         self.cache.put(
-            key, result.model_dump(mode="json"), kind="brief", article=edition, lang=lang.code,
-            prompt=spec.ref, model=self.llm.model,
+            key,
+            result.model_dump(mode="json"),
+            kind="brief",
+            article=edition,
+            lang=lang.code,
+            prompt=spec.ref,
+            model=self.llm.model,
         )
         return result
 
@@ -226,8 +248,10 @@ class Summarizer:
                     if progress is not None:
                         progress(result)
         except BaseException:
+            # Stop queued work and wake sleeping retries; in-flight calls end with the endpoint.
             self._cancel.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.llm.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
         return [results[i] for i in range(len(tasks))]

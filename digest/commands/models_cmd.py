@@ -5,8 +5,14 @@ from __future__ import annotations
 import openai
 import typer
 
-from digest.commands.common import BaseUrlOption, ConfigOption, ModelFileOption, ModelOption
-from digest.commands.common import flags, notice
+from digest.commands.common import (
+    BaseUrlOption,
+    ConfigOption,
+    ModelFileOption,
+    ModelOption,
+    flags,
+    notice,
+)
 from digest.config import load_settings
 from digest.endpoint import open_endpoint
 from digest.errors import EndpointError
@@ -33,7 +39,11 @@ def models(
     Exit 0 if it answers, 4 if not."""
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
     print(f"endpoint: {settings.endpoint_label()}")
-    print("bundled local models: " + ", ".join(m.name for m in BUNDLED) + f" (default {BUNDLED[0].name})")
+    print(
+        "bundled local models: "
+        + ", ".join(m.name for m in BUNDLED)
+        + f" (default {BUNDLED[0].name})"
+    )
     with open_endpoint(settings, notice) as llm:
         print(f"model: {llm.model}")
         # Probing needs the raw client of this endpoint; rebuild it from the same settings.

@@ -24,7 +24,10 @@ def list_command() -> None:
         print(f"{mark} {spec.ref:<16} {spec.output:<8} {spec.description}")
 
 
-@app.command("show", epilog="Examples:\n\n\b\n  digest prompts show summarize\n  digest prompts show summarize@1")
+@app.command(
+    "show",
+    epilog="Examples:\n\n\b\n  digest prompts show summarize\n  digest prompts show summarize@1",
+)
 def show_command(
     ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION (default: latest).")],
 ) -> None:
@@ -34,7 +37,9 @@ def show_command(
     spec = load_prompt(ref)
     print(f"{spec.ref}  ({spec.path})")
     print(f"description: {spec.description}")
-    print(f"output: {spec.output}  temperature: {spec.temperature}  max_tokens: {spec.max_tokens}"
-          + (f"  repeat_penalty: {spec.repeat_penalty}" if spec.repeat_penalty else ""))
+    print(
+        f"output: {spec.output}  temperature: {spec.temperature}  max_tokens: {spec.max_tokens}"
+        + (f"  repeat_penalty: {spec.repeat_penalty}" if spec.repeat_penalty else "")
+    )
     print("schema: " + json.dumps(wire_schema(spec.schema_model), ensure_ascii=False))
     print("\n[system]\n" + spec.system + "\n\n[user]\n" + spec.user)

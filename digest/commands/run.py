@@ -50,7 +50,9 @@ def run(
         int | None, typer.Option("--concurrency", "-j", help="Parallel LLM calls.")
     ] = None,
     cache: Annotated[Path | None, typer.Option("--cache", help="Cache file (SQLite).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the cache.")
+    ] = False,
     retry_withheld: Annotated[
         bool, typer.Option("--retry-withheld", help="Ask again for items withheld last time.")
     ] = False,
@@ -126,8 +128,10 @@ def print_summary(outcome: RunOutcome) -> None:
     titles = {a.id: a.title for a in digest.articles}
     for result in digest.results:
         if result.status == "withheld":
-            notice(f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
-                   f"{(result.reason or '')[:160]}")
+            notice(
+                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
+                f"{(result.reason or '')[:160]}"
+            )
     published = sum(r.status == "published" for r in digest.results)
     usage = digest.usage
     cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
