@@ -565,9 +565,17 @@ def _check_repetition(texts: list[str]) -> Check:
         if text and text in normalised[:i]:
             first = normalised.index(text)
             problems.append(f"{_item_name(i, len(texts))} repeats {_item_name(first, len(texts))}")
-    sentences = [" ".join(_tokens(s)) for t in texts for s in re.split(r"[.!?。！？\n]+", t)]
-    repeated = [s for s, n in Counter(s for s in sentences if len(s.split()) >= 4).items() if n > 1]
-    problems.extend(f'sentence "{_shorten(s)}" appears twice' for s in repeated[:2])
+    # A key point may restate a summary sentence (editors do); the same sentence twice in
+    # one field, or in three places, is a loop.
+    per_field = [
+        Counter(
+            " ".join(_tokens(s)) for s in re.split(r"[.!?。！？\n]+", t) if len(_tokens(s)) >= 4
+        )
+        for t in texts
+    ]
+    overall = sum(per_field, Counter[str]())
+    repeated = [s for s, n in overall.items() if n >= 3 or any(f[s] > 1 for f in per_field)]
+    problems.extend(f'sentence "{_shorten(s)}" repeated' for s in repeated[:2])
     # Within one field three times is a loop; across fields a name phrase may recur.
     for tokens_list, limit in [*((_tokens(t), 3) for t in texts), (_tokens(" ".join(texts)), 4)]:
         n = 8 if any(_NO_SPACE_SCRIPT.match(t) for t in tokens_list) else 3
