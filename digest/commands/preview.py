@@ -17,7 +17,7 @@ def preview(
     folder: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[DIR]",
+            metavar="DIR",
             help="A rendered edition folder (has manifest.json). Default: the configured out.",
             show_default=False,
         ),
