@@ -138,6 +138,7 @@ class LLMClient:
         self._throttle = throttle or Throttle()
         self._mode = mode or StructuredMode.JSON_SCHEMA
         self._mode_known = mode is not None
+        self._probe_retried = False
         self._mode_lock = threading.Lock()
         self._secrets = tuple(s for s in secrets if s)
         self._cancelled = threading.Event()
@@ -145,6 +146,10 @@ class LLMClient:
         # llama.cpp's Python server decodes one request at a time: more in flight only
         # queue up and run into client timeouts.
         self.max_concurrency = max_concurrency
+
+    @property
+    def client(self) -> openai.OpenAI:
+        return self._client
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -181,7 +186,13 @@ class LLMClient:
                 # Another worker already found the working mode; retry with it.
                 return self._mode is not tried
             if self._mode is tried:
+                if exc.status_code >= 500 and not self._probe_retried:
+                    # A 5xx may be a passing fault rather than "I don't take this format":
+                    # one more try in the same mode before falling back for the whole run.
+                    self._probe_retried = True
+                    return True
                 self._mode = FALLBACK_ORDER[FALLBACK_ORDER.index(tried) + 1]
+                self._probe_retried = False
             return True
 
     def _complete_with_retries(

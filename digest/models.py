@@ -187,6 +187,14 @@ class Digest(BaseModel):
 
     def manifest(self) -> dict[str, object]:
         data = self.model_dump(mode="json", exclude={"articles"})
+        # A withheld answer's text is what the checks refused: it must not be published
+        # anywhere, the manifest included (the cache keeps it, to re-check it later).
+        for result in data["results"]:
+            if result["status"] == "withheld":
+                result["summary"] = None
+        for brief in data["briefs"]:
+            if brief["status"] == "withheld":
+                brief["brief"] = None
         data["articles"] = [
             ArticleRef(
                 id=a.id,

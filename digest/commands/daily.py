@@ -1,8 +1,157 @@
-"""Placeholder: implemented in its own issue."""
+"""`digest daily`: the day's feeds, pages and folders in, one dated multilingual edition out."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from digest.commands.common import (
+    BaseUrlOption,
+    ConfigOption,
+    ModelFileOption,
+    ModelOption,
+    flags,
+    notice,
+)
+from digest.commands.run import ProgressBar
+from digest.config import SourceConfig, load_settings
+from digest.daily import DailyOutcome, run_daily
+from digest.errors import UsageError
 
-def daily() -> None:
-    """Not implemented yet."""
-    raise typer.Exit(1)
+
+def daily(
+    feed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feed", metavar="URL_OR_FILE", help="RSS/Atom feed URL or file (repeatable)."
+        ),
+    ] = None,
+    url: Annotated[
+        list[str] | None, typer.Option("--url", metavar="URL", help="Article URL (repeatable).")
+    ] = None,
+    folder: Annotated[
+        list[str] | None,
+        typer.Option("--folder", metavar="DIR", help="Folder of article files (repeatable)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="SPAN", help="Time window: 24h, 36h, 2d ... [default: 24h]"
+        ),
+    ] = None,
+    max_stories: Annotated[
+        int | None,
+        typer.Option(
+            "--max-stories", metavar="N", help="Most stories in the edition [default: 20]."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", "-l", help="Languages, BCP-47, comma-separated.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Editions folder (one subfolder per day).")
+    ] = None,
+    edition_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Edition date YYYY-MM-DD; the window ends at its midnight.",
+        ),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Send uncached summaries through the Batch API.")
+    ] = False,
+    model: ModelOption = None,
+    model_file: ModelFileOption = None,
+    base_url: BaseUrlOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Build today's edition from feeds, URLs and folders (config [[sources]] plus flags)
+    into OUT/<YYYY-MM-DD>/: Markdown, email HTML and text per language, with an
+    "in brief" overview.
+
+    Stories come from the time window (--since back from now, or from the end of --date;
+    undated stories are kept). The same story from several sources (same URL, or nearly
+    the same text) appears once and ranks higher; then the freshest first. Stories are
+    grouped by the source's section, else the feed's category. A page that cannot be
+    fetched is skipped with a warning (the feed's own text is used if it is long enough).
+    Re-running the same day uses the cache: no new LLM calls.
+
+    Exit codes: 0 all published, 3 some items withheld or sources skipped, 2 bad input or
+    usage, 4 endpoint failure.
+
+    Examples:
+
+    \b
+      digest daily --config digest.toml
+      digest daily --feed https://example.org/rss.xml --feed feeds/local.xml -l en,tr,ar
+      digest daily --url https://example.org/story.html --folder inbox/ --since 36h
+      digest daily --config digest.toml --date 2025-03-14 --out editions
+      digest daily --config digest.toml --batch    # OpenAI Batch API: cheaper, slower
+    """
+    settings = load_settings(
+        flags(
+            languages=lang.split(",") if lang else None,
+            out=out,
+            since=since,
+            max_stories=max_stories,
+            model=model,
+            model_file=model_file,
+            base_url=base_url,
+        ),
+        config,
+    )
+    extra = [SourceConfig(feed=f) for f in feed or []]
+    extra += [SourceConfig(urls=list(url))] if url else []
+    extra += [SourceConfig(folder=f) for f in folder or []]
+    with ProgressBar() as bar:
+        outcome = run_daily(
+            settings,
+            [*settings.sources, *extra],
+            edition_date=_parse_date(edition_date),
+            batch=batch,
+            notice=notice,
+            progress=bar.advance,
+            on_start=bar.start,
+        )
+    print_summary(outcome)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"cannot read --date {text!r} (use YYYY-MM-DD)") from None
+
+
+def print_summary(outcome: DailyOutcome) -> None:
+    digest, stats = outcome.digest, outcome.stats
+    titles = {a.id: a.title for a in digest.articles}
+    for result in digest.results:
+        if result.status == "withheld":
+            notice(
+                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
+                f"{(result.reason or '')[:160]}"
+            )
+    published = sum(r.status == "published" for r in digest.results)
+    usage = digest.usage
+    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    batch = f", batch {stats.batch_id}" if stats.batch_id else ""
+    print(
+        f"edition {digest.edition_date.isoformat()}: kept {stats.kept} of {stats.found} "
+        f"stories ({stats.duplicates} duplicate(s), {stats.outside_window} outside the window, "
+        f"{stats.over_limit} over the limit), {stats.skipped} source(s) skipped; "
+        f"wrote {len(outcome.files)} file(s) in {len(digest.languages)} language(s) to "
+        f"{outcome.out_dir}/ (open {outcome.out_dir / 'index.html'}); "
+        f"published {published}, withheld {digest.withheld_count()}; "
+        f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
+        f"{usage.completion_tokens} out{cost}{batch}, {digest.cache_hits} cache hit(s), "
+        f"{digest.timings.get('total', 0):.1f} s"
+    )

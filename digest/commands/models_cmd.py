@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import openai
 import typer
 
 from digest.commands.common import (
@@ -14,10 +13,7 @@ from digest.commands.common import (
     notice,
 )
 from digest.config import load_settings
-from digest.endpoint import open_endpoint
 from digest.errors import EndpointError
-from digest.llm import make_openai_client, probe_models, probe_structured_mode
-from digest.local import BUNDLED
 
 EXAMPLES = """Examples:
 
@@ -37,6 +33,12 @@ def models(
     """Show the configured endpoint (or local model), check that it answers, and which
     structured-output mode it supports (json_schema, json_object+schema, json_object, plain).
     Exit 0 if it answers, 4 if not."""
+    import openai  # heavy: imported when the command runs, not for --help
+
+    from digest.endpoint import open_endpoint
+    from digest.llm import probe_models, probe_structured_mode
+    from digest.local import BUNDLED
+
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
     print(f"endpoint: {settings.endpoint_label()}")
     print(
@@ -46,8 +48,7 @@ def models(
     )
     with open_endpoint(settings, notice) as llm:
         print(f"model: {llm.model}")
-        # Probing needs the raw client of this endpoint; rebuild it from the same settings.
-        client = llm._client if hasattr(llm, "_client") else make_openai_client(None, None, 30)
+        client = llm.client
         try:
             listed = probe_models(client)
             print("listed models: " + (", ".join(listed[:10]) or "none"))

@@ -10,7 +10,6 @@ import typer
 
 from digest.commands.common import ConfigOption, notice
 from digest.config import load_settings
-from digest.preview import make_server
 
 
 def preview(
@@ -46,6 +45,8 @@ def preview(
     Prints the URL on stdout; Ctrl-C stops. Exit code 2 when DIR holds no edition.
     """
     directory = folder if folder is not None else load_settings({}, config).out
+    from digest.preview import make_server  # lazy: keeps `digest --help` fast
+
     server = make_server(directory, host, port)
     print(server.url, flush=True)
     notice(f"previewing {directory}; press Ctrl-C to stop")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -18,8 +18,10 @@ from digest.commands.common import (
     notice,
 )
 from digest.config import load_settings
-from digest.models import StoryResult
-from digest.pipeline import RunOutcome, run_digest
+
+if TYPE_CHECKING:  # the pipeline pulls in openai & co: imported when a run starts, not for --help
+    from digest.models import StoryResult
+    from digest.pipeline import RunOutcome
 
 EXAMPLES = """Examples:
 
@@ -87,6 +89,8 @@ def run(
         ),
         config,
     )
+    from digest.pipeline import run_digest
+
     with ProgressBar() as bar:
         outcome = run_digest(
             inputs,

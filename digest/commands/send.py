@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from digest.config import load_settings
-from digest.mail import SendOptions, send_edition
 
 
 def send(
@@ -81,6 +80,8 @@ def send(
     # load_settings only drops None inside a mapping that an earlier layer also set.
     smtp = {key: value for key, value in smtp.items() if value is not None}
     settings = load_settings({"smtp": smtp, "subject": subject}, config)
+    from digest.mail import SendOptions, send_edition  # lazy: keeps `digest --help` fast
+
     options = SendOptions(
         folder=folder,
         to=to or [],
