@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,8 +18,10 @@ from digest.commands.common import (
 )
 from digest.commands.run import ProgressBar
 from digest.config import SourceConfig, load_settings
-from digest.daily import DailyOutcome, run_daily
 from digest.errors import UsageError
+
+if TYPE_CHECKING:  # feeds, httpx, openai & co: imported when an edition starts, not for --help
+    from digest.daily import DailyOutcome
 
 
 def daily(
@@ -108,6 +110,8 @@ def daily(
     extra = [SourceConfig(feed=f) for f in feed or []]
     extra += [SourceConfig(urls=list(url))] if url else []
     extra += [SourceConfig(folder=f) for f in folder or []]
+    from digest.daily import run_daily
+
     with ProgressBar() as bar:
         outcome = run_daily(
             settings,

@@ -1,0 +1,125 @@
+"""Fetch one web page or feed over HTTP, defensively, through an injected ``httpx.Client``.
+
+Every way a page can be bad (not http(s), unreachable, slow, an HTTP error, a redirect
+loop, too big, not the kind of document we asked for) becomes one ``FetchError`` whose
+message names the URL. Callers report it as a warning and move on: one bad page never
+stops an edition.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel
+
+from digest import __version__
+
+USER_AGENT = f"digest/{__version__}"
+FETCH_TIMEOUT = 20.0
+MAX_REDIRECTS = 5
+MAX_BYTES = 5_000_000  # a news page is rarely over 1 MB; anything far bigger is not one
+_CHUNK = 64 * 1024
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Feeds are served under many types (text/xml, application/rss+xml, text/plain ...):
+# accept anything textual or XML and let the feed parser decide.
+_FEED_MARKERS = ("xml", "rss", "atom", "text/", "application/octet-stream")
+
+
+class FetchError(Exception):
+    """One page or feed could not be used; ``message`` is one line for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Fetched(BaseModel):
+    url: str  # after redirects
+    content: bytes
+    content_type: str  # lowercased media type without parameters; "" if the server sent none
+
+
+def make_http_client(timeout: float = FETCH_TIMEOUT) -> httpx.Client:
+    """The client pages and feeds are fetched with; tests hand in their own."""
+    return httpx.Client(
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def html_type(content_type: str) -> bool:
+    # No Content-Type at all: let extraction decide rather than reject a working page.
+    return not content_type or content_type in HTML_TYPES
+
+
+def feed_type(content_type: str) -> bool:
+    return not content_type or any(marker in content_type for marker in _FEED_MARKERS)
+
+
+def fetch(
+    client: httpx.Client,
+    url: str,
+    *,
+    kind: str = "page",
+    max_bytes: int = MAX_BYTES,
+) -> Fetched:
+    """GET ``url`` (kind "page" wants HTML, "feed" wants XML or text), read at most
+    ``max_bytes``. Raises ``FetchError``, never an httpx exception."""
+    if not is_http_url(url):
+        raise FetchError(f"{url}: only http(s) URLs can be fetched")
+    accepts = html_type if kind == "page" else feed_type
+    try:
+        with client.stream("GET", url) as response:
+            response.raise_for_status()
+            final = str(response.url)
+            if not is_http_url(final):
+                raise FetchError(f"{url}: redirected to a non-http(s) URL")
+            content_type = _media_type(response.headers.get("content-type", ""))
+            if not accepts(content_type):
+                what = "an HTML page" if kind == "page" else "a feed"
+                raise FetchError(f"{url}: not {what} (Content-Type {content_type})")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"{url}: {int(declared):,} bytes, over the {max_bytes:,} limit")
+            content = _read_capped(response, url, max_bytes)
+    except httpx.HTTPStatusError as exc:
+        raise FetchError(f"{url}: HTTP {exc.response.status_code}") from None
+    except httpx.TooManyRedirects:
+        raise FetchError(f"{url}: too many redirects (more than {MAX_REDIRECTS})") from None
+    except httpx.TimeoutException:
+        raise FetchError(f"{url}: timed out") from None
+    except httpx.UnsupportedProtocol:
+        raise FetchError(f"{url}: redirected to a non-http(s) URL") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: cannot fetch ({_reason(exc)})") from None
+    return Fetched(url=final, content=content, content_type=content_type)
+
+
+def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    # Content-Length can be absent or wrong, so the cap is enforced on what arrives.
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(f"{url}: more than {max_bytes:,} bytes, over the limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _media_type(header: str) -> str:
+    return header.split(";", 1)[0].strip().lower()
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return (text or type(exc).__name__)[:160]
