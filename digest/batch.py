@@ -28,7 +28,6 @@ from pydantic import BaseModel, ValidationError
 from digest.ask import AnswerFault, parse_answer
 from digest.checks import passed
 from digest.fsutil import write_json_atomic
-from digest.llm import LLMClient
 from digest.models import Article, LanguageInfo, StoryResult, Summary, Usage
 from digest.prompts import PromptSpec
 from digest.summarize import Summarizer
@@ -73,26 +72,6 @@ class _Unavailable(Exception):
 
 def custom_id(article_id: str, lang: str, spec: PromptSpec) -> str:
     return f"{article_id}:{lang}:{spec.ref}"
-
-
-def request_body(
-    llm: LLMClient, messages: list[dict[str, str]], spec: PromptSpec
-) -> dict[str, Any]:
-    """The JSON body ``LLMClient._send`` would POST for these messages, in its current
-    structured-output mode (so a batch line and a direct call are the same request)."""
-    mode = llm.mode
-    body: dict[str, Any] = {
-        "model": llm.model,
-        "messages": LLMClient._with_mode_instructions(messages, spec, mode),
-        "temperature": spec.temperature,
-        "max_tokens": spec.max_tokens,
-    }
-    response_format = LLMClient._response_format(spec, mode)
-    if response_format is not None:
-        body["response_format"] = response_format
-    if spec.repeat_penalty is not None and llm.endpoint.startswith("local:"):
-        body["repeat_penalty"] = spec.repeat_penalty
-    return body
 
 
 class BatchRunner:
@@ -150,7 +129,7 @@ class BatchRunner:
         summarizer = self.summarizer
         for article in articles:
             for lang in languages:
-                key = summarizer._key("summary", article.id, lang, spec)
+                key = summarizer.key("summary", article.id, lang, spec)
                 cached = summarizer.cache.get(key)
                 if cached is None or (
                     summarizer.retry_withheld and cached.get("status") == "withheld"
@@ -168,7 +147,7 @@ class BatchRunner:
                 "custom_id": task.custom_id,
                 "method": "POST",
                 "url": BATCH_URL,
-                "body": request_body(llm, messages, spec),
+                "body": llm.request_body(messages, spec),
             }
             lines.append(json.dumps(line, ensure_ascii=False))
         data = ("\n".join(lines) + "\n").encode("utf-8")

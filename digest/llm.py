@@ -257,17 +257,11 @@ class LLMClient:
         self._throttle.wait()
         if self._cancelled.is_set():
             raise CallCancelled("the run was cancelled")
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": self._with_mode_instructions(messages, spec, mode),
-            "temperature": spec.temperature,
-            "max_tokens": spec.max_tokens,
-        }
-        response_format = self._response_format(spec, mode)
-        if response_format is not None:
-            kwargs["response_format"] = response_format
-        if spec.repeat_penalty is not None and self.endpoint.startswith("local:"):
-            kwargs["extra_body"] = {"repeat_penalty": spec.repeat_penalty}
+        kwargs = self.request_body(messages, spec, mode)
+        # Fields the openai SDK has no parameter for travel in extra_body.
+        extra = {k: kwargs.pop(k) for k in ("repeat_penalty",) if k in kwargs}
+        if extra:
+            kwargs["extra_body"] = extra
         response = self._client.chat.completions.create(**kwargs)
         if not getattr(response, "choices", None):
             # e.g. an HTML page with status 200: the SDK hands back a str, not a completion.
@@ -284,6 +278,24 @@ class LLMClient:
                 completion_tokens=usage.completion_tokens if usage else 0,
             ),
         )
+
+    def request_body(
+        self, messages: list[dict[str, str]], spec: PromptSpec, mode: StructuredMode | None = None
+    ) -> dict[str, Any]:
+        """The JSON body of one chat-completions request (also what a Batch API line holds)."""
+        mode = mode or self._mode
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": self._with_mode_instructions(messages, spec, mode),
+            "temperature": spec.temperature,
+            "max_tokens": spec.max_tokens,
+        }
+        response_format = self._response_format(spec, mode)
+        if response_format is not None:
+            body["response_format"] = response_format
+        if spec.repeat_penalty is not None and self.endpoint.startswith("local:"):
+            body["repeat_penalty"] = spec.repeat_penalty
+        return body
 
     @staticmethod
     def _response_format(spec: PromptSpec, mode: StructuredMode) -> dict[str, Any] | None:

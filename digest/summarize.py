@@ -81,7 +81,7 @@ class Summarizer:
         self._cancel = threading.Event()
 
     # --- one task -------------------------------------------------------------------
-    def _key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
+    def key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
         return cache_key(
             kind=kind,
             subject=subject,
@@ -120,7 +120,7 @@ class Summarizer:
 
     def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
         started = time.monotonic()
-        key = self._key("summary", article.id, lang, spec)
+        key = self.key("summary", article.id, lang, spec)
 
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Summary)
@@ -185,7 +185,7 @@ class Summarizer:
     ) -> BriefResult:
         """The edition's 'in brief' overview, gated against the summaries it was written from."""
         source = "\n".join(f"{s.headline}. {s.summary}" for s in stories)
-        key = self._key("brief", edition + "|" + source, lang, spec)
+        key = self.key("brief", edition + "|" + source, lang, spec)
 
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Brief)
