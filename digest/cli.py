@@ -28,7 +28,7 @@ app.command("run", epilog=run.EXAMPLES)(run.run)
 app.command("daily")(daily.daily)
 app.command("send")(send.send)
 app.command("preview")(preview.preview)
-app.command("models")(models_cmd.models)
+app.command("models", epilog=models_cmd.EXAMPLES)(models_cmd.models)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.add_typer(cache_cmd.app, name="cache")
 

@@ -15,7 +15,7 @@ from digest.cache import Cache
 from digest.checks import Gate
 from digest.config import Settings
 from digest.endpoint import open_endpoint
-from digest.errors import ExitCode
+from digest.errors import ExitCode, UsageError
 from digest.fsutil import write_json_atomic
 from digest.languages import parse_languages
 from digest.models import Article, BriefResult, Digest, LanguageInfo, StoryResult, Summary, Usage
@@ -56,6 +56,7 @@ def run_digest(
     started = time.monotonic()
     languages = parse_languages(settings.languages)
     prompt = load_prompt(settings.prompt)
+    check_out_dir(settings.out)
     loaded = load_inputs(inputs, stdin=stdin, max_tokens=settings.max_article_tokens)
     warnings = list(loaded.warnings)
     for warning in warnings:
@@ -105,6 +106,12 @@ def run_digest(
     return RunOutcome(
         digest=digest, out_dir=settings.out, files=report.files, warnings=digest.warnings
     )
+
+
+def check_out_dir(out: Path) -> None:
+    """Fail before any call is paid for if the outputs could not be written."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
 
 
 def assemble_digest(

@@ -119,6 +119,15 @@ class Summarizer:
         return answer
 
     def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
+        try:
+            return self._summarize_one(article, lang, spec)
+        except DigestError:
+            # Fatal for the run (endpoint down, key refused): stop other workers at once.
+            self._cancel.set()
+            self.llm.cancel()
+            raise
+
+    def _summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
         started = time.monotonic()
         key = self.key("summary", article.id, lang, spec)
 

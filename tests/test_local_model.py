@@ -76,8 +76,18 @@ def test_ctrl_c_stops_the_local_server(tmp_path: Path) -> None:
     article.write_text(SHORT_ARTICLE, encoding="utf-8")
     before = {p.pid for p in _llama_servers()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digest", "run", str(article), "--lang", "en,de", "--out", "out",
-         "--no-cache"],
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "run",
+            str(article),
+            "--lang",
+            "en,de",
+            "--out",
+            "out",
+            "--no-cache",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
