@@ -12,6 +12,8 @@ import typer
 from digest.commands import cache_cmd, daily, models_cmd, preview, prompts_cmd, run, send
 from digest.errors import DigestError, ExitCode
 
+INTERRUPTED = 130
+
 app = typer.Typer(
     name="digest",
     help=(
@@ -36,13 +38,19 @@ app.add_typer(cache_cmd.app, name="cache")
 def main(argv: list[str] | None = None) -> None:
     """Entry point. Errors end in one line on stderr and a documented exit code."""
     try:
-        app(args=argv, prog_name="digest")
+        # standalone_mode=False: click hands every exception to us, so Ctrl-C and usage
+        # errors are reported the same way whatever command is running.
+        code = app(args=argv, prog_name="digest", standalone_mode=False)
     except DigestError as exc:
         print(f"digest: error: {exc.message}", file=sys.stderr)
         sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        print("digest: interrupted; finished work is kept in the cache", file=sys.stderr)
-        sys.exit(130)
+    except typer.TyperException as exc:  # click's usage errors, as typer ships them
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))
+    except (KeyboardInterrupt, typer.Abort):
+        _interrupted()
     except Exception as exc:  # the one catch-all, at the edge
         if os.environ.get("DIGEST_DEBUG") or "pytest" in sys.modules:
             raise
@@ -52,6 +60,14 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(int(ExitCode.FAILURE))
+    if code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+        _interrupted()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    print("digest: interrupted; finished work is kept in the cache", file=sys.stderr)
+    sys.exit(INTERRUPTED)
 
 
 if __name__ == "__main__":

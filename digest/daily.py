@@ -197,6 +197,28 @@ def run_daily(
 # --- sources ------------------------------------------------------------------------------
 
 
+def resolve_source_paths(sources: list[SourceConfig], base: Path) -> list[SourceConfig]:
+    """Feed files and folders named in a config file, as absolute paths: a relative one is
+    taken from the file's own folder (``base``), so ``--config elsewhere/digest.toml`` works
+    from any directory (paths given as flags stay relative to the working directory).
+    URLs are left alone; ``~`` is expanded."""
+
+    def resolve(location: str) -> str:
+        return str((base / Path(location).expanduser()).resolve())
+
+    return [
+        source.model_copy(
+            update={
+                "feed": resolve(source.feed)
+                if source.feed and not is_http_url(source.feed)
+                else source.feed,
+                "folder": resolve(source.folder) if source.folder else None,
+            }
+        )
+        for source in sources
+    ]
+
+
 def gather(
     sources: list[SourceConfig],
     client: httpx.Client,
@@ -275,7 +297,9 @@ def _feed_leads(
     origin = f"feed:{location}"
     return [
         Lead(
-            url=entry.link,
+            # feedparser copies an Atom <id> (tag:, urn:) or an RSS <guid> into the link
+            # when the entry has none: only an http(s) link is a page to fetch and to show.
+            url=entry.link if entry.link and is_http_url(entry.link) else None,
             title=entry.title or None,
             published=entry.published,
             section=source.section or entry.category,
@@ -360,7 +384,8 @@ def _read_lead(
         except InputError:
             pass
         else:
-            message = f"{problem}; used the feed's own text instead"
+            # An entry without a link that carries its full text lost nothing: no warning.
+            message = f"{problem}; used the feed's own text instead" if lead.url else None
             return Candidate(article=article, origins=lead.origins), message, False
     return None, f"{problem} (skipped)", True
 

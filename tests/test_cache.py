@@ -10,33 +10,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Result, invoke
 from openai_server import FakeOpenAI
-
-from digest.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 TOPICS = ["ferry", "library", "market", "orchard", "museum", "tramway"]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str, out: str = "out") -> Result:

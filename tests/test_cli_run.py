@@ -11,36 +11,16 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
 from openai_server import CANNED, FakeOpenAI, Fault
-
-from digest.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 KEY = "sk-test-SECRET"
 LANGS = ["en", "tr", "ar", "de"]
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("digest: error:")]
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

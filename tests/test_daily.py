@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cli_runner import Result
+from cli_runner import invoke as run_cli
 from http_fixtures import (
     STORIES,
     WIRE_LIBRARY,
@@ -27,7 +28,6 @@ from http_fixtures import (
 )
 from openai_server import FakeOpenAI, requested_kind
 
-from digest.cli import main
 from digest.errors import UsageError
 from digest.feeds import FeedError, html_to_text, parse_feed
 from digest.fetch import USER_AGENT, FetchError, fetch, make_http_client
@@ -50,19 +50,8 @@ DAY = date(2025, 3, 14)
 LANGS = "en,tr,ar"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["daily", *args])
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+    return run_cli(capsys, "daily", *args)
 
 
 @pytest.fixture

@@ -5,34 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Result, invoke
 from openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault
-
-from digest.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 KEY = "sk-test-SECRET"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
 
 
 def run_seed(capsys: pytest.CaptureFixture[str], langs: str = "en", *extra: str) -> Result:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke
 
-from digest.cli import main
 from digest.errors import UsageError
 from digest.languages import parse_language
 from digest.models import Article
@@ -199,16 +200,8 @@ def test_jinja_in_the_article_is_not_evaluated() -> None:
 # ---- the commands --------------------------------------------------------------------------
 
 
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
-
-
 def test_prompts_list_command(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = invoke(capsys, "prompts", "list")
+    code, out, _ = astuple(invoke(capsys, "prompts", "list"))
     assert code == 0
     lines = out.splitlines()
     summarize = [line for line in lines if "summarize@1" in line]
@@ -220,7 +213,7 @@ def test_prompts_list_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_prompts_show_command(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = invoke(capsys, "prompts", "show", "summarize@1")
+    code, out, _ = astuple(invoke(capsys, "prompts", "show", "summarize@1"))
     assert code == 0
     assert out.startswith("summarize@1")
     assert "[system]" in out and "[user]" in out
@@ -229,6 +222,6 @@ def test_prompts_show_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_prompts_show_unknown_version_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = invoke(capsys, "prompts", "show", "summarize@99")
+    code, out, err = astuple(invoke(capsys, "prompts", "show", "summarize@99"))
     assert code == 2 and out == ""
     assert err.startswith("digest: error: unknown prompt version") and err.count("\n") == 1

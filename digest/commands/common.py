@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from digest.models import Digest
 
 ConfigOption = Annotated[
     Path | None,
@@ -29,6 +32,31 @@ BaseUrlOption = Annotated[
 def notice(message: str) -> None:
     """Status lines go to stderr so stdout stays clean for the summary."""
     print(f"digest: {message}", file=sys.stderr, flush=True)
+
+
+def report_withheld(digest: Digest) -> None:
+    """One stderr line per withheld item: what was not published, and why."""
+    titles = {a.id: a.title for a in digest.articles}
+    for result in digest.results:
+        if result.status == "withheld":
+            notice(
+                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
+                f"{(result.reason or '')[:160]}"
+            )
+
+
+def outcome_text(digest: Digest, out_dir: Path, extra: str = "") -> str:
+    """The common tail of a run's summary line: where, what was published, what it cost."""
+    published = sum(r.status == "published" for r in digest.results)
+    usage = digest.usage
+    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    return (
+        f"{out_dir}/ (open {out_dir / 'index.html'}); "
+        f"published {published}, withheld {digest.withheld_count()}; "
+        f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
+        f"{usage.completion_tokens} out{cost}{extra}, {digest.cache_hits} cache hit(s), "
+        f"{digest.timings.get('total', 0):.1f} s"
+    )
 
 
 def flags(**values: Any) -> dict[str, Any]:

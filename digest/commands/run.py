@@ -16,6 +16,8 @@ from digest.commands.common import (
     ModelOption,
     flags,
     notice,
+    outcome_text,
+    report_withheld,
 )
 from digest.config import load_settings
 
@@ -129,21 +131,8 @@ class ProgressBar:
 
 def print_summary(outcome: RunOutcome) -> None:
     digest = outcome.digest
-    titles = {a.id: a.title for a in digest.articles}
-    for result in digest.results:
-        if result.status == "withheld":
-            notice(
-                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
-                f"{(result.reason or '')[:160]}"
-            )
-    published = sum(r.status == "published" for r in digest.results)
-    usage = digest.usage
-    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    report_withheld(digest)
     print(
         f"wrote {len(digest.languages)} language(s) x {len(digest.articles)} article(s) to "
-        f"{outcome.out_dir}/ (open {outcome.out_dir / 'index.html'}); "
-        f"published {published}, withheld {digest.withheld_count()}; "
-        f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
-        f"{usage.completion_tokens} out{cost}, {digest.cache_hits} cache hit(s), "
-        f"{digest.timings.get('total', 0):.1f} s"
+        + outcome_text(digest, outcome.out_dir)
     )
