@@ -57,7 +57,9 @@ class Summary(BaseModel):
     # Length caps also reach llama.cpp's grammar, which keeps tiny models from rambling.
     headline: str = Field(min_length=3, max_length=160)
     summary: str = Field(min_length=10, max_length=900)
-    key_points: list[Annotated[str, Field(max_length=300)]] = Field(min_length=3, max_length=5)
+    key_points: list[Annotated[str, Field(min_length=2, max_length=300)]] = Field(
+        min_length=3, max_length=5
+    )
 
     @field_validator("key_points")
     @classmethod
