@@ -385,11 +385,19 @@ def _grams(text: str, n: int = 4) -> list[tuple[str, ...]]:
 # --- the seven checks ----------------------------------------------------------------
 
 
+_LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net)/", re.IGNORECASE)
+
+
 def _check_empty(texts: list[str]) -> Check:
     empty = [_item_name(i, len(texts)) for i, t in enumerate(texts) if not _TOKEN.search(t)]
     if not texts or empty:
         detail = f"{', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty"
         return Check(name="empty", status="fail", detail=detail if texts else "no text at all")
+    # Prose, not links: a tiny model's "summary" is sometimes just a search URL, which
+    # every other check would let through (no numbers, no names, language unsure).
+    linked = [_item_name(i, len(texts)) for i, t in enumerate(texts) if _LINK.search(t)]
+    if linked:
+        return Check(name="empty", status="fail", detail=f"{', '.join(linked)}: a link, not text")
     return Check(name="empty", status="ok")
 
 

@@ -329,7 +329,7 @@ def test_hostile_markup_in_a_faithful_answer_is_published_as_inert_text(
         "key_points": [
             f"{sentences[1]} [click here](javascript:alert(document.cookie))",
             f"**{sentences[2]}** | --- | <a href='javascript:void(document.cookie)'>x</a>",
-            f"# injected heading ![tracker](http://tracker.example/p.png) {sentences[3]}",
+            f"# injected heading ![tracker](pixel.png) {sentences[3]}",
         ],
     }
     endpoint_env.enqueue(Fault.raw(json.dumps(answer)))

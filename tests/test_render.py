@@ -477,7 +477,7 @@ Kaynak: [Bridge (approved)](https://news.example/a%28b%29)
 ### Withheld story
 
 **Doğrulanmış Türkçe özet yok**\\
-Özet otomatik denetimlerden geçemedi; yalnızca özgün habere bağlantı verildi.
+Özet otomatik denetimlerden geçemediği için gösterilmiyor; lütfen özgün habere bakın.
 
 Kaynak: Withheld story
 

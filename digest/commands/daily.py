@@ -81,7 +81,9 @@ def daily(
     the same text) appears once and ranks higher; then the freshest first. Stories are
     grouped by the source's section, else the feed's category. A page that cannot be
     fetched is skipped with a warning (the feed's own text is used if it is long enough).
-    Re-running the same day uses the cache: no new LLM calls.
+    Re-running the same day uses the cache: no new LLM calls. Relative feed and folder
+    paths in the config file are read from the config file's folder; out (in the file
+    or --out), --feed and --folder are relative to the current directory.
 
     Exit codes: 0 all published, 3 some items withheld or sources skipped, 2 bad input or
     usage, 4 endpoint failure.
