@@ -15,6 +15,8 @@ from digest.commands.common import (
     ModelOption,
     flags,
     notice,
+    outcome_text,
+    report_withheld,
 )
 from digest.commands.run import ProgressBar
 from digest.config import SourceConfig, find_config_file, load_settings
@@ -144,25 +146,12 @@ def _parse_date(text: str | None) -> date | None:
 
 def print_summary(outcome: DailyOutcome) -> None:
     digest, stats = outcome.digest, outcome.stats
-    titles = {a.id: a.title for a in digest.articles}
-    for result in digest.results:
-        if result.status == "withheld":
-            notice(
-                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
-                f"{(result.reason or '')[:160]}"
-            )
-    published = sum(r.status == "published" for r in digest.results)
-    usage = digest.usage
-    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    report_withheld(digest)
     batch = f", batch {stats.batch_id}" if stats.batch_id else ""
     print(
         f"edition {digest.edition_date.isoformat()}: kept {stats.kept} of {stats.found} "
         f"stories ({stats.duplicates} duplicate(s), {stats.outside_window} outside the window, "
         f"{stats.over_limit} over the limit), {stats.skipped} source(s) skipped; "
         f"wrote {len(outcome.files)} file(s) in {len(digest.languages)} language(s) to "
-        f"{outcome.out_dir}/ (open {outcome.out_dir / 'index.html'}); "
-        f"published {published}, withheld {digest.withheld_count()}; "
-        f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
-        f"{usage.completion_tokens} out{cost}{batch}, {digest.cache_hits} cache hit(s), "
-        f"{digest.timings.get('total', 0):.1f} s"
+        + outcome_text(digest, outcome.out_dir, extra=batch)
     )
