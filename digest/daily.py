@@ -21,7 +21,6 @@ import httpx
 from pydantic import BaseModel
 
 from digest.batch import STATE_FILE, BatchOutcome, BatchRunner
-from digest.checks import Gate
 from digest.cleaning import one_line
 from digest.config import Settings, SourceConfig
 from digest.endpoint import open_endpoint
@@ -45,7 +44,7 @@ from digest.stories import (
     select_stories,
     without_tracking,
 )
-from digest.summarize import Budget, Progress, Summarizer
+from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]
 MIN_FALLBACK_WORDS = 80  # a feed's own text shorter than this is a teaser, not an article
@@ -409,14 +408,7 @@ def _summarize(
 ) -> tuple[Digest, str | None]:
     prompt, brief_spec = specs
     with open_endpoint(settings, notice) as llm, open_cache(settings, notice) as cache:
-        summarizer = Summarizer(
-            llm,
-            cache,
-            Gate(languages),
-            reasks=settings.reasks,
-            budget=Budget(settings.max_tokens, settings.max_cost, settings.prices.get(llm.model)),
-            retry_withheld=settings.retry_withheld,
-        )
+        summarizer = Summarizer.for_run(llm, cache, languages, settings)
         outcome = BatchOutcome()
         if not batch and state_path.exists():
             notice(f"an unfinished batch ({state_path}) is waiting; run with --batch to collect it")

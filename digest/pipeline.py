@@ -12,7 +12,6 @@ from typing import BinaryIO
 from pydantic import BaseModel
 
 from digest.cache import Cache
-from digest.checks import Gate
 from digest.config import Settings
 from digest.endpoint import open_endpoint
 from digest.errors import ExitCode, UsageError
@@ -22,7 +21,7 @@ from digest.models import Article, BriefResult, Digest, LanguageInfo, StoryResul
 from digest.prompts import PromptSpec, load_prompt
 from digest.render import render_digest
 from digest.sources import load_inputs
-from digest.summarize import Budget, Progress, Summarizer
+from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]
 
@@ -65,14 +64,7 @@ def run_digest(
 
     with open_endpoint(settings, notice) as llm, open_cache(settings, notice) as cache:
         timings["endpoint_ready"] = time.monotonic() - started
-        summarizer = Summarizer(
-            llm,
-            cache,
-            Gate(languages),
-            reasks=settings.reasks,
-            budget=Budget(settings.max_tokens, settings.max_cost, settings.prices.get(llm.model)),
-            retry_withheld=settings.retry_withheld,
-        )
+        summarizer = Summarizer.for_run(llm, cache, languages, settings)
         if on_start is not None:
             on_start(len(loaded.articles) * len(languages))
         concurrency = min(settings.concurrency, llm.max_concurrency or settings.concurrency)

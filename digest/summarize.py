@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from digest.ask import Answer, ask
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
-from digest.config import Price
+from digest.config import Price, Settings
 from digest.errors import BudgetExceeded, DigestError
 from digest.llm import LLMClient
 from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
@@ -79,6 +79,20 @@ class Summarizer:
         self.budget = budget
         self.retry_withheld = retry_withheld
         self._cancel = threading.Event()
+
+    @classmethod
+    def for_run(
+        cls, llm: LLMClient, cache: Cache, languages: list[LanguageInfo], settings: Settings
+    ) -> Summarizer:
+        """The run's summarizer: gates for its languages, budget and re-asks from settings."""
+        return cls(
+            llm,
+            cache,
+            Gate(languages),
+            reasks=settings.reasks,
+            budget=Budget(settings.max_tokens, settings.max_cost, settings.prices.get(llm.model)),
+            retry_withheld=settings.retry_withheld,
+        )
 
     # --- one task -------------------------------------------------------------------
     def key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
