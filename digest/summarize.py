@@ -18,15 +18,18 @@ from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
 from digest.config import Price, Settings
 from digest.errors import BudgetExceeded, DigestError
-from digest.llm import LLMClient
+from digest.llm import CallCancelled, LLMClient
 from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
 from digest.prompts import PromptSpec
 
 Progress = Callable[[StoryResult], None]
 
 
-class Cancelled(DigestError):
-    pass
+class Cancelled(Exception):
+    """A task found the run stopping before it called the endpoint."""
+
+
+CANCELLED = (Cancelled, CallCancelled)
 
 
 class Budget:
@@ -263,13 +266,21 @@ class Summarizer:
             for index, (article, lang) in enumerate(tasks):
                 futures[pool.submit(self.summarize_one, article, lang, spec)] = index
             pending = set(futures)
-            while pending:
+            errors: list[BaseException] = []
+            while pending and not any(not isinstance(e, CANCELLED) for e in errors):
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in done:
-                    result = future.result()  # re-raises EndpointError: stop the run
+                    error = future.exception()
+                    if error is not None:
+                        errors.append(error)
+                        continue
+                    result = future.result()
                     results[futures[future]] = result
                     if progress is not None:
                         progress(result)
+            if errors:
+                # Report the failure that stopped the run, not a worker it cancelled.
+                raise next((e for e in errors if not isinstance(e, CANCELLED)), errors[0])
         except BaseException:
             # Stop queued work and wake sleeping retries; in-flight calls end with the endpoint.
             self._cancel.set()
