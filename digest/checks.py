@@ -385,6 +385,7 @@ def _grams(text: str, n: int = 4) -> list[tuple[str, ...]]:
 # --- the seven checks ----------------------------------------------------------------
 
 
+_MIN_WORDS = 3
 _LINK = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|org|net)/", re.IGNORECASE)
 
 
@@ -398,6 +399,16 @@ def _check_empty(texts: list[str]) -> Check:
     linked = [_item_name(i, len(texts)) for i, t in enumerate(texts) if _LINK.search(t)]
     if linked:
         return Check(name="empty", status="fail", detail=f"{', '.join(linked)}: a link, not text")
+    # A one- or two-word "key point" (tiny models echo field names: "summary", "key_points")
+    # says nothing; a headline needs a few words too.
+    stubs = [
+        _item_name(i, len(texts))
+        for i, t in enumerate(texts)
+        if (i == 0 or i >= 2) and len(texts) > 1 and _word_count(t) < _MIN_WORDS
+    ]
+    if stubs:
+        detail = f"{', '.join(stubs)}: fewer than {_MIN_WORDS} words"
+        return Check(name="empty", status="fail", detail=detail)
     return Check(name="empty", status="ok")
 
 
