@@ -131,6 +131,9 @@ class LocalServer:
             "--n_ctx", str(self.ctx),
             "--n_threads", str(self.threads),
             "--n_threads_batch", str(self.threads),
+            # The server keeps logits for every prompt token by default; we never read them
+            # and bench/local_model.py measured prompt processing 35% faster without.
+            "--logits_all", "false",
         ]  # fmt: skip
         if self.chat_format:
             cmd += ["--chat_format", self.chat_format]
