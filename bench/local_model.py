@@ -98,11 +98,14 @@ class Server:
     """Our path: the product's LocalServer reached with the product's openai client.
     The server runs verbose, so its log holds llama.cpp's timings of every request."""
 
-    def __init__(self, path: Path, chat_format: str | None) -> None:
+    def __init__(self, path: Path, chat_format: str | None, tuned_log: Path | None = None) -> None:
         from digest.llm import make_openai_client
         from digest.local import LocalServer
 
-        self.server = LocalServer(path, chat_format=chat_format, threads=THREADS, ctx=CTX)
+        if tuned_log is None:
+            self.server = LocalServer(path, chat_format=chat_format, threads=THREADS, ctx=CTX)
+        else:
+            self.server = tuned_server(path, chat_format, tuned_log)
         started = time.monotonic()
         self.server.start()
         self.startup = time.monotonic() - started
@@ -132,6 +135,25 @@ class Server:
         self.server.stop()
 
 
+TUNING = "generation on 1 thread (--n_threads 1, batch still 2), --logits_all false"
+
+
+def tuned_server(path: Path, chat_format: str | None, log: Path) -> Any:
+    """LocalServer with the flags this benchmark suggests, to measure them on our path.
+    Why: llama.cpp's OpenMP team is driven from the server's worker threads, where two
+    threads on 2 cores generate slower than one; logits_all (on by default in
+    llama_cpp.server) makes prompt processing compute logits for every prompt token."""
+    from digest.local import LocalServer
+
+    class TunedLocalServer(LocalServer):
+        def command(self) -> list[str]:
+            cmd = super().command()
+            cmd[cmd.index("--n_threads") + 1] = "1"
+            return cmd + ["--logits_all", "false"]
+
+    return TunedLocalServer(path, chat_format=chat_format, threads=THREADS, ctx=CTX, log_path=log)
+
+
 @contextmanager
 def stderr_to(path: Path) -> Iterator[None]:
     """Send fd 2 to a file: llama.cpp prints its timings from C, past sys.stderr."""
@@ -149,7 +171,9 @@ def stderr_to(path: Path) -> Iterator[None]:
 class Direct:
     """llama.cpp in-process: the floor our path is compared against."""
 
-    def __init__(self, path: Path, chat_format: str | None, log: Path) -> None:
+    def __init__(
+        self, path: Path, chat_format: str | None, log: Path, *, logits_all: bool = False
+    ) -> None:
         import llama_cpp
 
         self.log = log
@@ -161,6 +185,7 @@ class Direct:
                 n_threads=THREADS,
                 n_threads_batch=THREADS,
                 chat_format=chat_format,
+                logits_all=logits_all,
                 verbose=True,  # for llama_perf_context_print, as the server does
             )
         self.startup = time.monotonic() - started
@@ -246,6 +271,39 @@ def speed(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def logits_all_ab(
+    direct: Direct,
+    path: Path,
+    chat_format: str | None,
+    workdir: Path,
+    spec: PromptSpec,
+    article: Article,
+    lang: LanguageInfo,
+    pairs: int,
+) -> dict[str, float] | None:
+    """Prompt tok/s in-process with logits_all off (llama.cpp's default) and on (what
+    llama_cpp.server sets unless told `--logits_all false`), alternating prompt-only
+    requests: how much of our path's prompt cost that one server default explains."""
+    if pairs <= 0:
+        return None
+    other = Direct(path, chat_format, workdir / "direct-logits-all.log", logits_all=True)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for _ in range(pairs):
+            for flag, target in ((False, direct), (True, other)):
+                messages = spec.render(article=article, language=lang, fence=secrets.token_hex(8))
+                found = target.ask(request(spec, messages, 1))["perf"]
+                if "prompt_ms" in found:
+                    rates[flag].append(found["prompt_n"] / found["prompt_ms"] * 1000)
+    finally:
+        other.close()
+    return {
+        "off": statistics.median(rates[False]) if rates[False] else float("nan"),
+        "on": statistics.median(rates[True]) if rates[True] else float("nan"),
+        "pairs": pairs,
+    }
+
+
 def measure_model(
     name: str,
     articles: list[Article],
@@ -254,6 +312,7 @@ def measure_model(
     gate: Any,
     repeat: int,
     workdir: Path,
+    ab: int,
 ) -> dict[str, Any]:
     from digest.local import BUNDLED, resolve_model
 
@@ -270,11 +329,14 @@ def measure_model(
     # back to back, alternating: other work on the machine then weighs on both alike.
     server = Server(path, chat_format)
     direct = Direct(path, chat_format, workdir / f"direct-{name}.log")
+    tuned = Server(path, chat_format, workdir / f"tuned-{name}.log") if ab else None
     try:
         warm = request(spec, [{"role": "user", "content": "Say hi."}], 1)
         server.ask(warm)  # first-use costs (page faults, grammar set-up) are not the path's
         direct.ask(warm)
-        ours_runs, direct_runs = [], []
+        ours_runs, direct_runs, tuned_runs = [], [], []
+        if tuned is not None:
+            tuned.ask(warm)
         for index in range(repeat):
             # A fresh fence per pair (same length as an article id): no prefix cache helps,
             # and both paths see the same prompt, so they generate the same text.
@@ -284,6 +346,8 @@ def measure_model(
             )
             ours_runs.append(server.ask(params))
             direct_runs.append(direct.ask(params))
+            if tuned is not None:
+                tuned_runs.append(tuned.ask(params))
             print(
                 f"  {name}: ours {ours_runs[-1]['seconds']:.1f} s, direct "
                 f"{direct_runs[-1]['seconds']:.1f} s ({ours_runs[-1]['completion_tokens']} tok)",
@@ -292,6 +356,7 @@ def measure_model(
         same_output = all(
             o["content"] == d["content"] for o, d in zip(ours_runs, direct_runs, strict=True)
         )
+        logits_ab = logits_all_ab(direct, path, chat_format, workdir, spec, seed, langs[0], ab)
         began = time.monotonic()
         for index, (article, lang) in enumerate(items):
             if index and time.monotonic() - began > budget:
@@ -313,6 +378,8 @@ def measure_model(
     finally:
         server.close()
         direct.close()
+        if tuned is not None:
+            tuned.close()
     return {
         "model": name,
         "file": path.name,
@@ -323,6 +390,8 @@ def measure_model(
         "ours": speed(ours_runs),
         "direct": speed(direct_runs),
         "same_output": same_output,
+        "tuned": speed(tuned_runs) if tuned_runs else None,
+        "logits_all_ab": logits_ab,
         "answers": answers,
     }
 
@@ -361,8 +430,14 @@ def gate_table(per_model: dict[str, dict[str, Any]], langs: list[str]) -> tuple[
 
 def speed_table(per_model: dict[str, dict[str, Any]]) -> str:
     rows = []
-    for name, data in per_model.items():
-        ours, direct = data["ours"], data["direct"]
+    variants = [
+        (n, d, d["ours"], "yes" if d["same_output"] else "no") for n, d in per_model.items()
+    ]
+    variants += [
+        (f"{n} (tuned server*)", d, d["tuned"], "-") for n, d in per_model.items() if d["tuned"]
+    ]
+    for name, data, ours, same in variants:
+        direct = data["direct"]
         rows.append(
             [name, data["mb"], ours["runs"], ours["prompt_tokens"],
              round(ours["prompt_tok_s"], 1), round(direct["prompt_tok_s"], 1),
@@ -371,7 +446,7 @@ def speed_table(per_model: dict[str, dict[str, Any]]) -> str:
              f"{direct['wall_s']:.2f} ({direct['wall_min_s']:.1f}-{direct['wall_max_s']:.1f})",
              f"{(ours['wall_s'] - direct['wall_s']) / direct['wall_s']:+.0%}",
              round(ours["outside_s"], 3), round(direct["outside_s"], 3),
-             "yes" if data["same_output"] else "no",
+             same,
              round(data["resolve_s"], 1), round(data["server_startup_s"], 1),
              round(data["direct_load_s"], 1)]
         )  # fmt: skip
@@ -386,11 +461,15 @@ def speed_table(per_model: dict[str, dict[str, Any]]) -> str:
 
 
 def pick_winner(summary: dict[str, dict[str, dict[str, int]]], per_model: dict) -> str:
-    def key(name: str) -> tuple[float, float]:
+    def key(name: str) -> tuple[float, float, float]:
         total = summary[name]["all"]
         answers = per_model[name]["answers"]
         seconds = sum(a["seconds"] for a in answers) / len(answers)
-        return (total["passed"] / total["answers"], -seconds)
+        return (
+            total["passed"] / total["answers"],
+            total["schema_valid"] / total["answers"],
+            -seconds,
+        )
 
     return max(summary, key=key)
 
@@ -403,13 +482,13 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(m.name for m in BUNDLED))
     parser.add_argument("--langs", default=",".join(LANGS))
     parser.add_argument(
-        "--budget", type=float, default=75.0, help="seconds of quality answers per model"
+        "--budget", type=float, default=60.0, help="seconds of quality answers per model"
     )
     parser.add_argument(
-        "--repeat", type=int, help="speed samples per path, median reported (default 3; quick 1)"
+        "--repeat", type=int, help="speed samples per path, median reported (default 2; quick 1)"
     )
     args = parser.parse_args()
-    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.repeat = args.repeat or (1 if args.quick else 2)
     from digest.checks import Gate
 
     names = [n for n in args.models.split(",") if n]
@@ -424,17 +503,41 @@ def main() -> None:
         for name in names:
             print(f"{name}:", flush=True)
             per_model[name] = measure_model(
-                name, articles, langs, args.budget, gate, args.repeat, workdir
+                name,
+                articles,
+                langs,
+                args.budget,
+                gate,
+                args.repeat,
+                workdir,
+                ab=0 if args.quick or name != names[0] else 3,
             )
     elapsed = time.monotonic() - started
 
     speeds = speed_table(per_model)
+    if any(d["tuned"] for d in per_model.values()):
+        speeds += f"\n\n*tuned server: LocalServer with {TUNING} (not the product's flags)."
+    ab_rows = [
+        [name, round(d["logits_all_ab"]["off"], 1), round(d["logits_all_ab"]["on"], 1),
+         f"{d['logits_all_ab']['on'] / d['logits_all_ab']['off'] - 1:+.0%}",
+         d["logits_all_ab"]["pairs"]]
+        for name, d in per_model.items()
+        if d["logits_all_ab"]
+    ]  # fmt: skip
+    if ab_rows:
+        speeds += (
+            "\n\nIn-process prompt tok/s, logits_all off vs on (llama_cpp.server's default is "
+            "on; LocalServer does not pass `--logits_all false`):\n\n"
+            + table(["model", "logits_all off", "logits_all on", "change", "pairs"], ab_rows)
+        )
     gates, summary = gate_table(per_model, lang_codes)
     winner = pick_winner(summary, per_model)
     rate = summary[winner]["all"]
     verdict = (
         f"Winner on these numbers: {winner} (gates passed on the first attempt "
-        f"{rate['passed']}/{rate['answers']}; ties go to the faster model). The first entry "
+        f"{rate['passed']}/{rate['answers']}, schema-valid "
+        f"{rate['schema_valid']}/{rate['answers']}; "
+        "ranked by gate pass rate, then schema-valid rate, then speed). The first entry "
         "of digest.local.BUNDLED is the default."
     )
     notes = (

@@ -42,18 +42,29 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, in
 def import_costs(
     args: list[str], env: dict[str, str], cwd: Path, top: int = 12
 ) -> list[list[object]]:
-    """Top-level imports by cumulative time, from -X importtime (microseconds on stderr)."""
+    """Packages by import time, from -X importtime: each time a package is entered from
+    another package, that subtree's cumulative time is charged to it (approximate when
+    packages import each other in cycles)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", *args],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    rows: list[tuple[int, int, str]] = []
+    entries = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
-        if match and len(match.group(3)) <= 1:  # depth 0: what the interpreter asked for
-            rows.append((int(match.group(2)), int(match.group(1)), match.group(4)))
-    rows.sort(reverse=True)
-    return [[name, round(cum / 1000, 1), round(own / 1000, 1)] for cum, own, name in rows[:top]]
+        if match:
+            depth = (len(match.group(3)) - 1) // 2
+            entries.append((depth, match.group(4).split(".")[0], int(match.group(2))))
+    charged: dict[str, int] = {}
+    stack: list[tuple[int, str]] = []
+    for depth, package, cumulative in reversed(entries):  # parents come before children
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        if not stack or stack[-1][1] != package:
+            charged[package] = charged.get(package, 0) + cumulative
+        stack.append((depth, package))
+    ranked = sorted(charged.items(), key=lambda item: -item[1])[:top]
+    return [[name, round(us / 1000, 1)] for name, us in ranked]
 
 
 def main() -> None:
@@ -125,8 +136,8 @@ def main() -> None:
     )
     for what, costs in (("digest --help", help_costs), ("a run", run_costs)):
         if costs:
-            text += f"\n\nTop imports of {what} (-X importtime, depth 0, one run):\n\n"
-            text += table(["module", "cumulative ms", "self ms"], costs)
+            text += f"\n\nHeaviest packages imported by {what} (-X importtime, one run):\n\n"
+            text += table(["package", "ms"], costs)
     print(text)
     append_results(
         "startup" + (" (quick)" if args.quick else ""),
