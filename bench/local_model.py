@@ -396,9 +396,12 @@ def measure_model(
     }
 
 
-def gate_table(per_model: dict[str, dict[str, Any]], langs: list[str]) -> tuple[str, dict]:
+Counts = dict[str, dict[str, dict[str, int]]]  # model -> language (or "all") -> counts
+
+
+def gate_table(per_model: dict[str, dict[str, Any]], langs: list[str]) -> tuple[str, Counts]:
     rows = []
-    summary: dict[str, dict[str, dict[str, int]]] = {}
+    summary: Counts = {}
     for name, data in per_model.items():
         for lang in langs + ["all"]:
             picked = [a for a in data["answers"] if lang in (a["lang"], "all")]
@@ -460,7 +463,7 @@ def speed_table(per_model: dict[str, dict[str, Any]]) -> str:
     return table(headers, rows)
 
 
-def pick_winner(summary: dict[str, dict[str, dict[str, int]]], per_model: dict) -> str:
+def pick_winner(summary: Counts, per_model: dict[str, dict[str, Any]]) -> str:
     def key(name: str) -> tuple[float, float, float]:
         total = summary[name]["all"]
         answers = per_model[name]["answers"]

@@ -30,7 +30,9 @@ HEADERS = [
 ]  # fmt: skip
 
 
-def measure(root: Path, inputs: list[Path], langs: int, concurrency: int, latency: float) -> list:
+def measure(
+    root: Path, inputs: list[Path], langs: int, concurrency: int, latency: float
+) -> list[object]:
     from openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=latency) as fake:
@@ -76,7 +78,8 @@ def main() -> None:
     print("\n" + text)
     note = (
         "calls/item > 1 means re-asks: an answer failed a gate and was asked again "
-        "(the product's `reasks`, default 2). The ideal uses the calls actually made."
+        "(the product's `reasks`, default 2). The ideal uses the calls actually made. "
+        "`summarize` includes building the language gate (~0.5 s, see startup.py)."
     )
     append_results(
         "throughput" + (" (quick)" if args.quick else ""),

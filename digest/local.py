@@ -110,7 +110,11 @@ class LocalServer:
     ) -> None:
         self.model_path = model_path
         self.chat_format = chat_format
-        self.threads = threads or os.cpu_count() or 2
+        cores = os.cpu_count() or 2
+        # Generation runs on the server's worker thread; with every core busy there it slowed
+        # to a third on 2 cores (bench/local_model.py). Prompt processing still uses them all.
+        self.threads = threads or max(1, cores - 1)
+        self.batch_threads = threads or cores
         self.ctx = ctx
         self.log_path = log_path or user_cache_dir() / "local-server.log"
         self.startup_timeout = startup_timeout
@@ -130,7 +134,7 @@ class LocalServer:
             "--port", str(self.port),
             "--n_ctx", str(self.ctx),
             "--n_threads", str(self.threads),
-            "--n_threads_batch", str(self.threads),
+            "--n_threads_batch", str(self.batch_threads),
             # The server keeps logits for every prompt token by default; we never read them
             # and bench/local_model.py measured prompt processing 35% faster without.
             "--logits_all", "false",
