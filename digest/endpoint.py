@@ -35,7 +35,6 @@ def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator
             threads=settings.local_threads,
             ctx=settings.local_ctx,
             startup_timeout=max(settings.timeout, 60.0),
-            notice=notice,
         ) as server:
             client = make_openai_client(server.base_url, None, settings.timeout)
             yield LLMClient(

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -106,7 +105,6 @@ class LocalServer:
         ctx: int = 4096,
         log_path: Path | None = None,
         startup_timeout: float = 180.0,
-        notice: Callable[[str], None] = lambda _m: None,
     ) -> None:
         self.model_path = model_path
         self.chat_format = chat_format
@@ -118,7 +116,6 @@ class LocalServer:
         self.ctx = ctx
         self.log_path = log_path or user_cache_dir() / "local-server.log"
         self.startup_timeout = startup_timeout
-        self.notice = notice
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -207,10 +204,6 @@ class LocalServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def __enter__(self) -> LocalServer:
         return self.start()

@@ -177,11 +177,9 @@ class Digest(BaseModel):
     timings: dict[str, float] = {}
     warnings: list[str] = []
 
-    def result(self, article_id: str, lang: str) -> StoryResult | None:
-        for result in self.results:
-            if result.article_id == article_id and result.lang == lang:
-                return result
-        return None
+    def results_by_item(self) -> dict[tuple[str, str], StoryResult]:
+        """(article id, language code) -> result; build once, look up many times."""
+        return {(r.article_id, r.lang): r for r in self.results}
 
     def withheld_count(self) -> int:
         stories = sum(r.status == "withheld" for r in self.results)

@@ -213,8 +213,9 @@ def _fill(text: str, **values: str) -> str:
 def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -> EditionView:
     """The per-language view model: stories in article order, grouped by first-seen section."""
     sections: dict[str | None, list[StoryView]] = {}
+    results = digest.results_by_item()
     for article in digest.articles:
-        result = digest.result(article.id, lang.code)
+        result = results.get((article.id, lang.code))
         summary = result.summary if result and result.status == "published" else None
         title = clean_text(article.title)
         story = StoryView(
@@ -274,9 +275,10 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
 def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]) -> IndexView:
     """The operator's preview page: provenance, usage and every check result."""
     rows: list[ResultRow] = []
+    results = digest.results_by_item()
     for article in digest.articles:
         for lang in digest.languages:
-            result = digest.result(article.id, lang.code)
+            result = results.get((article.id, lang.code))
             rows.append(
                 ResultRow(
                     item=clean_text(article.title),
