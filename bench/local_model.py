@@ -243,7 +243,7 @@ def judge(
         return verdict
     verdict["schema"] = True
     checks = gate.check(
-        summary.texts(), source_text=article.text, source_lang=article.source_lang, lang=lang
+        summary.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
     )
     verdict["gates"] = passed(checks)
     verdict["failed"] = [c.name for c in checks if c.status == "fail"]

@@ -225,7 +225,7 @@ def fake_gate_rates(articles: list[Article], langs: list[LanguageInfo]) -> dict[
         for article in articles:
             summary = Summary.model_validate(canned_answer("summary", lang.base))
             checks = gate.check(
-                summary.texts(),
+                summary.fields(),
                 source_text=article.text,
                 source_lang=article.source_lang,
                 lang=lang,

@@ -318,7 +318,7 @@ class BatchRunner:
         assert isinstance(value, Summary)
         article, lang = task.article, task.lang
         checks = self.summarizer.gate.check(
-            value.texts(), source_text=article.text, source_lang=article.source_lang, lang=lang
+            value.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
         )
         if not passed(checks):
             return "failed checks", usage

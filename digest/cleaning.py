@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Any
 
 from digest.models import TrimNote
 
@@ -361,24 +359,10 @@ def _chars_within(text: str, max_tokens: int) -> int:
 
 # --- language -----------------------------------------------------------------------------
 
-MIN_LETTERS_FOR_LANGUAGE = 20
-MIN_LANGUAGE_CONFIDENCE = 0.8
-
-
-@lru_cache(maxsize=1)
-def _language_identifier() -> Any:
-    # Loading the model takes most of a second: once per process, on first use only.
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
 
 def detect_language(text: str) -> str | None:
-    """ISO 639 code py3langid reports for ``text`` (``en``, ``tr``), or None when the text
-    has too few letters or the classifier is not confident."""
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS_FOR_LANGUAGE:
-        return None
-    lang, confidence = _language_identifier().classify(text)
-    if confidence < MIN_LANGUAGE_CONFIDENCE or lang in {"und", "zxx"}:
-        return None
-    return str(lang)
+    """ISO 639 code of ``text`` (``en``, ``tr``), or None when the text has too few letters
+    or the identifier is not confident (the program's one identifier, digest.langid)."""
+    from digest.langid import identifier
+
+    return identifier().detect(text)

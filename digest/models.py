@@ -49,6 +49,17 @@ class Article(BaseModel):
         return safe_url(value)
 
 
+FieldKind = Literal["headline", "summary", "key_point", "overview"]
+
+
+class AnswerField(BaseModel):
+    """One named part of an answer, as the checks address it ("key point 2")."""
+
+    name: str
+    kind: FieldKind
+    text: str
+
+
 class Summary(BaseModel):
     """What the LLM must answer for one article in one language (prompt schema ``summary``)."""
 
@@ -69,8 +80,15 @@ class Summary(BaseModel):
             raise ValueError("key points must not be empty")
         return cleaned
 
-    def texts(self) -> list[str]:
-        return [self.headline, self.summary, *self.key_points]
+    def fields(self) -> list[AnswerField]:
+        return [
+            AnswerField(name="headline", kind="headline", text=self.headline),
+            AnswerField(name="summary", kind="summary", text=self.summary),
+            *(
+                AnswerField(name=f"key point {i}", kind="key_point", text=point)
+                for i, point in enumerate(self.key_points, 1)
+            ),
+        ]
 
 
 class Brief(BaseModel):
@@ -80,8 +98,8 @@ class Brief(BaseModel):
 
     overview: str = Field(min_length=10, max_length=900)
 
-    def texts(self) -> list[str]:
-        return [self.overview]
+    def fields(self) -> list[AnswerField]:
+        return [AnswerField(name="overview", kind="overview", text=self.overview)]
 
 
 class Check(BaseModel):

@@ -151,7 +151,7 @@ class Summarizer:
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Summary)
             return self.gate.check(
-                value.texts(), source_text=article.text, source_lang=article.source_lang, lang=lang
+                value.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
             )
 
         cached = self.cache.get(key)
@@ -216,7 +216,7 @@ class Summarizer:
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Brief)
             return self.gate.check(
-                value.texts(), source_text=source, source_lang=lang.base, lang=lang
+                value.fields(), source_text=source, source_lang=lang.base, lang=lang
             )
 
         cached = self.cache.get(key)

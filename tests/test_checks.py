@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.checks import Gate, _numbers, _source_number_values, feedback, passed
+from digest.checks import Gate, feedback, passed
+from digest.checks.numbers import number_values, numbers_in
 from digest.languages import parse_language
-from digest.models import Brief, Check, Summary
+from digest.models import AnswerField, Brief, Check, Summary
 
 SOURCE = (Path(__file__).parent.parent / "seeds" / "000_e2a5421fd2ec2f6f.txt").read_text("utf-8")
 LINES = SOURCE.splitlines()
@@ -20,11 +21,25 @@ def gate() -> Gate:
     return Gate([parse_language(code) for code in ("en", "tr", "de", "ar")])
 
 
+def as_fields(texts: list[str]) -> list[AnswerField]:
+    """A summary's texts in order (headline, summary, key points), or one overview."""
+    if len(texts) == 1:
+        return Brief.model_construct(overview=texts[0]).fields()
+    head = [
+        AnswerField(name="headline", kind="headline", text=texts[0]),
+        AnswerField(name="summary", kind="summary", text=texts[1]),
+    ]
+    return head + [
+        AnswerField(name=f"key point {i}", kind="key_point", text=text)
+        for i, text in enumerate(texts[2:], 1)
+    ]
+
+
 def run(
     gate: Gate, lang: str, texts: list[str], source_lang: str | None = "en"
 ) -> dict[str, Check]:
     checks = gate.check(
-        texts, source_text=SOURCE, source_lang=source_lang, lang=parse_language(lang)
+        as_fields(texts), source_text=SOURCE, source_lang=source_lang, lang=parse_language(lang)
     )
     assert [c.name for c in checks] == [
         "empty",
@@ -38,7 +53,7 @@ def run(
     return {c.name: c for c in checks}
 
 
-GOOD_EN = Summary(
+GOOD_EN_SUMMARY = Summary(
     headline="Turkey says it has met its Idlib obligations as Syrian offensive escalates",
     summary=(
         "Vice President Fuat Oktay said Turkey has fulfilled its responsibilities in Idlib under "
@@ -51,7 +66,8 @@ GOOD_EN = Summary(
         "Turkish forces hit 54 regime targets after 13 soldiers were killed.",
         "Around 800,000 people have fled their homes since early December, the UN says.",
     ],
-).texts()
+)
+GOOD_EN = [field.text for field in GOOD_EN_SUMMARY.fields()]
 
 GOOD_TR = [
     "Türkiye, İdlib'deki sorumluluklarını yerine getirdiğini açıkladı",
@@ -246,12 +262,12 @@ def test_bad_answers_fail(
     ],
 )
 def test_number_formats(text: str, values: set[str]) -> None:
-    (number,) = _numbers(text)
+    (number,) = numbers_in(text)
     assert number.values == {Decimal(v) for v in values}
 
 
 def test_dates_split_into_their_parts() -> None:
-    assert [set(n.values) for n in _numbers("12.01.2020")] == [
+    assert [set(n.values) for n in numbers_in("12.01.2020")] == [
         {Decimal(12)},
         {Decimal(1)},
         {Decimal(2020)},
@@ -259,7 +275,7 @@ def test_dates_split_into_their_parts() -> None:
 
 
 def test_source_numbers_include_spelled_out_english() -> None:
-    values = _source_number_values(SOURCE)
+    values = number_values(SOURCE)
     assert {Decimal(9), Decimal(2), Decimal(50), Decimal(12), Decimal(3600000)} <= values
     assert Decimal(2019) not in values
 
@@ -297,7 +313,7 @@ def test_short_text_language_is_unverified(gate: Gate) -> None:
 
 
 def test_brief_overview_has_its_own_length_limit(gate: Gate) -> None:
-    overview = Brief(overview=GOOD_EN[1]).texts()
+    overview = [Brief(overview=GOOD_EN[1]).overview]
     assert run(gate, "en", overview)["length"].status == "ok"
     long = run(gate, "en", [" ".join([GOOD_EN[1]] * 6)])
     assert long["length"].status == "fail"
