@@ -170,7 +170,7 @@ def _shift_numbers(text: str, offset: int) -> str:
 
 def make_articles(folder: Path, count: int) -> list[Path]:
     """``count`` small article files built from seeds/ (cycled), each with shifted numbers."""
-    from digest.sources import load_inputs
+    from digest.ingest.files import load_inputs
 
     seeds = load_inputs([str(SEEDS)]).articles
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,7 +185,7 @@ def make_articles(folder: Path, count: int) -> list[Path]:
 
 
 def seed_articles() -> list[Any]:
-    """The seed articles as the product loads them (digest.sources), seed 000 first."""
-    from digest.sources import load_inputs
+    """The seed articles as the product loads them (digest.ingest.files), seed 000 first."""
+    from digest.ingest.files import load_inputs
 
     return load_inputs([str(SEEDS)]).articles

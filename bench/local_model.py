@@ -99,8 +99,8 @@ class Server:
     The server runs verbose, so its log holds llama.cpp's timings of every request."""
 
     def __init__(self, path: Path, chat_format: str | None, tuned_log: Path | None = None) -> None:
-        from digest.llm import make_openai_client
-        from digest.local import LocalServer
+        from digest.llm.client import make_openai_client
+        from digest.llm.local import LocalServer
 
         if tuned_log is None:
             self.server = LocalServer(path, chat_format=chat_format, threads=THREADS, ctx=CTX)
@@ -143,7 +143,7 @@ def tuned_server(path: Path, chat_format: str | None, log: Path) -> Any:
     Why: llama.cpp's OpenMP team is driven from the server's worker threads, where two
     threads on 2 cores generate slower than one; logits_all (on by default in
     llama_cpp.server) makes prompt processing compute logits for every prompt token."""
-    from digest.local import LocalServer
+    from digest.llm.local import LocalServer
 
     class TunedLocalServer(LocalServer):
         def command(self) -> list[str]:
@@ -314,7 +314,7 @@ def measure_model(
     workdir: Path,
     ab: int,
 ) -> dict[str, Any]:
-    from digest.local import BUNDLED, resolve_model
+    from digest.llm.local import BUNDLED, resolve_model
 
     chat_format = next(m.chat_format for m in BUNDLED if m.name == name)
     started = time.monotonic()
@@ -478,7 +478,7 @@ def pick_winner(summary: Counts, per_model: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    from digest.local import BUNDLED
+    from digest.llm.local import BUNDLED
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seed 000 x en per model")
@@ -541,7 +541,7 @@ def main() -> None:
         f"{rate['passed']}/{rate['answers']}, schema-valid "
         f"{rate['schema_valid']}/{rate['answers']}; "
         "ranked by gate pass rate, then schema-valid rate, then speed). The first entry "
-        "of digest.local.BUNDLED is the default."
+        "of digest.llm.local.BUNDLED is the default."
     )
     notes = (
         f"Speed: median of {args.repeat} alternating sample(s) per path after a warm-up "

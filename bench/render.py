@@ -1,5 +1,5 @@
 """Render: a Digest of S stories x L languages (built in memory, no LLM, every result
-published with a plausible summary in its language) through `digest.render.render_digest`.
+published with a plausible summary in its language) through `digest.output.render.render_digest`.
 
 The work runs in a child process so its peak RSS (ru_maxrss) is that of this work only.
 Targets: under 5 s and 300 MB for 500 x 6. Gmail clips HTML emails over 102 KB, so the
@@ -93,7 +93,7 @@ def peak_rss_mb() -> float:
 
 
 def child(stories: int, langs: int, profile: bool) -> None:
-    from digest.render import render_digest
+    from digest.output.render import render_digest
 
     started = time.monotonic()
     digest = build_digest(stories, langs)

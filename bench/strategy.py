@@ -68,7 +68,7 @@ def model_tokenizer() -> tuple[str, Callable[[str], int]] | None:
     try:
         import llama_cpp
 
-        from digest.local import BUNDLED, resolve_model
+        from digest.llm.local import BUNDLED, resolve_model
 
         path, _ = resolve_model(None, BUNDLED[0].name)
         vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
@@ -196,7 +196,7 @@ def send_to_fake(batches: list[list[dict[str, str]]]) -> tuple[int, int]:
     """Every prompt through the openai client to the fake: (requests answered, prompt words)."""
     from openai_server import FakeOpenAI
 
-    from digest.llm import make_openai_client
+    from digest.llm.client import make_openai_client
 
     with FakeOpenAI() as fake:
         client = make_openai_client(fake.base_url, fake_env(fake.base_url)["OPENAI_API_KEY"], 30)

@@ -1,8 +1,8 @@
 """`digest daily`: the day's sources (feeds, URL lists, folders) -> one dated edition.
 
 Top to bottom: read every source (a bad feed or page is a warning, never fatal) ->
-candidate articles -> time window, dedupe, rank, limit, sections (``digest.stories``) ->
-summaries in every language (optionally through the Batch API first, ``digest.batch``)
+candidate articles -> time window, dedupe, rank, limit, sections (``digest.ingest.stories``) ->
+summaries in every language (optionally through the Batch API first, ``digest.llm.batch``)
 -> one "in brief" overview per language -> ``OUT/<YYYY-MM-DD>/``. Everything paid for is
 cached, so a re-run the same day costs no LLM call and rewrites the edition in place;
 other days' folders are never touched. No printing here: the CLI reports what comes back.
@@ -20,22 +20,14 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel
 
-from digest.batch import STATE_FILE, BatchOutcome, BatchRunner
-from digest.cleaning import one_line
 from digest.config import Settings, SourceConfig
-from digest.endpoint import open_endpoint
 from digest.errors import ExitCode, InputError, UsageError
-from digest.feeds import FeedError, parse_feed
-from digest.fetch import MAX_BYTES, FetchError, fetch, is_http_url, make_http_client
 from digest.fsutil import write_json_atomic
-from digest.languages import parse_languages
-from digest.llm import make_openai_client
-from digest.models import Article, BriefResult, Digest, LanguageInfo, StoryResult
-from digest.pipeline import assemble_digest, open_cache, published_summaries
-from digest.prompts import PromptSpec, load_prompt
-from digest.render import render_digest
-from digest.sources import article_from_html, load_inputs, make_article
-from digest.stories import (
+from digest.ingest.cleaning import one_line
+from digest.ingest.feeds import FeedError, parse_feed
+from digest.ingest.fetch import MAX_BYTES, FetchError, fetch, is_http_url, make_http_client
+from digest.ingest.files import article_from_html, load_inputs, make_article
+from digest.ingest.stories import (
     Candidate,
     Story,
     Window,
@@ -44,6 +36,14 @@ from digest.stories import (
     select_stories,
     without_tracking,
 )
+from digest.languages import parse_languages
+from digest.llm.batch import STATE_FILE, BatchOutcome, BatchRunner
+from digest.llm.client import make_openai_client
+from digest.llm.endpoint import open_endpoint
+from digest.models import Article, BriefResult, Digest, LanguageInfo, StoryResult
+from digest.output.render import render_digest
+from digest.pipeline import assemble_digest, open_cache, published_summaries
+from digest.prompts import PromptSpec, load_prompt
 from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]

@@ -13,14 +13,14 @@ from pydantic import BaseModel
 
 from digest.cache import Cache
 from digest.config import Settings
-from digest.endpoint import open_endpoint
 from digest.errors import ExitCode, UsageError
 from digest.fsutil import write_json_atomic
+from digest.ingest.files import load_inputs
 from digest.languages import parse_languages
+from digest.llm.endpoint import open_endpoint
 from digest.models import Article, BriefResult, Digest, LanguageInfo, StoryResult, Summary, Usage
+from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
-from digest.render import render_digest
-from digest.sources import load_inputs
 from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]

@@ -13,12 +13,12 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
 from pydantic import BaseModel
 
-from digest.ask import Answer, ask
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
 from digest.config import Price, Settings
 from digest.errors import BudgetExceeded, DigestError
-from digest.llm import CallCancelled, LLMClient
+from digest.llm.ask import Answer, ask
+from digest.llm.client import CallCancelled, LLMClient
 from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
 from digest.prompts import PromptSpec
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-HUGE_BYTES = 6_000_000  # over digest.fetch.MAX_BYTES
+HUGE_BYTES = 6_000_000  # over digest.ingest.fetch.MAX_BYTES
 
 
 @dataclass

@@ -14,10 +14,10 @@ import pytest
 from http_fixtures import STORIES
 from openai_server import FakeOpenAI, requested_kind
 
-from digest.batch import STATE_FILE
 from digest.cli import main
 from digest.config import Settings, SourceConfig, load_settings
 from digest.daily import DailyOutcome, run_daily
+from digest.llm.batch import STATE_FILE
 
 DAY = date(2025, 3, 14)
 SLUGS = ["bridge", "library", "ferry"]

@@ -17,7 +17,7 @@ import pytest
 from test_preview import write_edition
 
 from digest.fsutil import write_atomic
-from digest.preview import PreviewServer, make_server
+from digest.output.preview import PreviewServer, make_server
 
 try:
     from browser import Chromium, find_chromium

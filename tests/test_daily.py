@@ -29,11 +29,10 @@ from http_fixtures import (
 from openai_server import FakeOpenAI, requested_kind
 
 from digest.errors import UsageError
-from digest.feeds import FeedError, html_to_text, parse_feed
-from digest.fetch import USER_AGENT, FetchError, fetch, make_http_client
-from digest.models import Article
-from digest.sources import make_article
-from digest.stories import (
+from digest.ingest.feeds import FeedError, html_to_text, parse_feed
+from digest.ingest.fetch import USER_AGENT, FetchError, fetch, make_http_client
+from digest.ingest.files import make_article
+from digest.ingest.stories import (
     Candidate,
     Story,
     dedupe,
@@ -44,6 +43,7 @@ from digest.stories import (
     rank,
     without_tracking,
 )
+from digest.models import Article
 
 REPO = Path(__file__).resolve().parent.parent
 DAY = date(2025, 3, 14)

@@ -15,7 +15,7 @@ from openai_server import FakeOpenAI
 
 from digest.config import SourceConfig, load_settings
 from digest.daily import gather, resolve_source_paths
-from digest.stories import make_window
+from digest.ingest.stories import make_window
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "daily"

@@ -23,8 +23,8 @@ from digest.cli import main
 from digest.errors import UsageError
 from digest.fsutil import write_atomic
 from digest.models import Usage
-from digest.preview import PreviewServer, folder_version, load_manifest, make_server
-from digest.render import render_digest
+from digest.output.preview import PreviewServer, folder_version, load_manifest, make_server
+from digest.output.render import render_digest
 
 CODES = ("en", "tr", "ar", "de")
 REASON = "summary is in the wrong language (fr)"

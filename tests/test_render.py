@@ -24,7 +24,7 @@ from digest.models import (
     Summary,
     Usage,
 )
-from digest.render import (
+from digest.output.render import (
     GMAIL_CLIP_BYTES,
     STRING_KEYS,
     RenderReport,

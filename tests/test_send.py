@@ -20,9 +20,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from digest.cli import main
 from digest.config import load_settings
+from digest.delivery.mail import SendOptions, send_edition
 from digest.errors import DeliveryError
 from digest.languages import parse_languages
-from digest.mail import SendOptions, send_edition
 from digest.models import Digest
 
 PASSWORD = "Hunter2-s3cret-pw"

@@ -1,4 +1,4 @@
-"""Reading articles in (digest.sources) and cleaning them (digest.cleaning)."""
+"""Reading articles in (digest.ingest.files) and cleaning them (digest.ingest.cleaning)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from digest.cleaning import (
+from digest.errors import InputError
+from digest.ingest.cleaning import (
     clean_text,
     detect_language,
     estimate_tokens,
@@ -20,9 +21,7 @@ from digest.cleaning import (
     strip_markdown,
     trim_to_budget,
 )
-from digest.errors import InputError
-from digest.models import Article
-from digest.sources import (
+from digest.ingest.files import (
     SUPPORTED_SUFFIXES,
     article_from_html,
     decode_bytes,
@@ -30,6 +29,7 @@ from digest.sources import (
     make_article,
     parse_published,
 )
+from digest.models import Article
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_TXT = SEEDS / "000_e2a5421fd2ec2f6f.txt"

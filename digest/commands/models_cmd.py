@@ -35,9 +35,9 @@ def models(
     Exit 0 if it answers, 4 if not."""
     import openai  # heavy: imported when the command runs, not for --help
 
-    from digest.endpoint import open_endpoint
-    from digest.llm import probe_models, probe_structured_mode
-    from digest.local import BUNDLED
+    from digest.llm.client import probe_models, probe_structured_mode
+    from digest.llm.endpoint import open_endpoint
+    from digest.llm.local import BUNDLED
 
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
     print(f"endpoint: {settings.endpoint_label()}")

@@ -1,4 +1,4 @@
-"""``digest preview``: look at a rendered edition in the browser (library: digest.preview)."""
+"""``digest preview``: look at a rendered edition in the browser (digest.output.preview)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def preview(
     Prints the URL on stdout; Ctrl-C stops. Exit code 2 when DIR holds no edition.
     """
     directory = folder if folder is not None else load_settings({}, config).out
-    from digest.preview import make_server  # lazy: keeps `digest --help` fast
+    from digest.output.preview import make_server  # lazy: keeps `digest --help` fast
 
     server = make_server(directory, host, port)
     print(server.url, flush=True)

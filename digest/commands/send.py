@@ -1,4 +1,4 @@
-"""``digest send``: deliver a rendered edition by SMTP (library: digest.mail)."""
+"""``digest send``: deliver a rendered edition by SMTP (library: digest.delivery.mail)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def send(
     # load_settings only drops None inside a mapping that an earlier layer also set.
     smtp = {key: value for key, value in smtp.items() if value is not None}
     settings = load_settings({"smtp": smtp, "subject": subject}, config)
-    from digest.mail import SendOptions, send_edition  # lazy: keeps `digest --help` fast
+    from digest.delivery.mail import SendOptions, send_edition  # lazy: keeps `digest --help` fast
 
     options = SendOptions(
         folder=folder,

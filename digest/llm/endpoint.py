@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from digest.config import Settings
-from digest.llm import LLMClient, RetryPolicy, StructuredMode, Throttle, make_openai_client
-from digest.local import LocalServer, resolve_model
+from digest.llm.client import LLMClient, RetryPolicy, StructuredMode, Throttle, make_openai_client
+from digest.llm.local import LocalServer, resolve_model
 
 SWITCH_HINT = (
     "to use a real endpoint set OPENAI_BASE_URL (and OPENAI_API_KEY) and --model; "

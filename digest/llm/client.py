@@ -6,7 +6,7 @@ Who retries what (so retries never multiply):
   with tenacity: exponential backoff with jitter, ``Retry-After`` honoured, bounded in
   attempts and total seconds, and a 429 pauses every worker (``Throttle``);
 - answer faults (bad JSON, wrong schema, cut off, wrong language, failed gates) are
-  re-asked by ``digest.ask``, which sees only answers that made it through transport.
+  re-asked by ``digest.llm.ask``, which sees only answers that made it through transport.
 """
 
 from __future__ import annotations

@@ -34,10 +34,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from digest.config import Settings, SmtpSettings
-from digest.errors import DeliveryError, ExitCode, InputError, UsageError
-from digest.fsutil import write_atomic
-from digest.models import LanguageInfo, safe_url
-from digest.subscribers import (
+from digest.delivery.subscribers import (
     Job,
     LogEntry,
     Recipient,
@@ -48,6 +45,9 @@ from digest.subscribers import (
     plan,
     recipients_from_addresses,
 )
+from digest.errors import DeliveryError, ExitCode, InputError, UsageError
+from digest.fsutil import write_atomic
+from digest.models import LanguageInfo, safe_url
 
 SmtpFactory = Callable[[], smtplib.SMTP]
 """Returns a connected client, TLS and login done; raises OSError / SMTPException."""

@@ -25,9 +25,9 @@ from typing import Any, Final
 import openai
 from pydantic import BaseModel, ValidationError
 
-from digest.ask import AnswerFault, parse_answer
 from digest.checks import passed
 from digest.fsutil import write_json_atomic
+from digest.llm.ask import AnswerFault, parse_answer
 from digest.models import Article, LanguageInfo, StoryResult, Summary, Usage
 from digest.prompts import PromptSpec
 from digest.summarize import Summarizer

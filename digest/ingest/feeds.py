@@ -1,7 +1,7 @@
 """RSS and Atom feeds in, plain ``FeedEntry`` models out (feedparser does the parsing).
 
 We always hand feedparser the bytes (never a URL or a path): fetching stays in
-``digest.fetch`` with its size cap, timeout and redirect limit, and feedparser never
+``digest.ingest.fetch`` with its size cap, timeout and redirect limit, and feedparser never
 touches the network or the file system on our behalf.
 """
 
@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import feedparser
 from pydantic import BaseModel
 
-from digest.cleaning import clean_text, one_line
+from digest.ingest.cleaning import clean_text, one_line
 
 
 class FeedError(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from digest.llm import LLMClient
+from digest.llm.client import LLMClient
 from digest.models import Check, Usage
 from digest.prompts import PromptSpec
 

@@ -2,7 +2,7 @@
 
 Reading is strict where the user named a file (a bad file raises ``InputError``) and
 forgiving inside a folder (bad files are skipped with a warning). Every article is cleaned
-(``digest.cleaning``), trimmed to a token budget and identified by the hash of its text.
+(``digest.ingest.cleaning``), trimmed to a token budget and identified by the hash of its text.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import charset_normalizer
 import yaml
 from pydantic import BaseModel
 
-from digest.cleaning import (
+from digest.errors import InputError
+from digest.ingest.cleaning import (
     clean_text,
     detect_language,
     one_line,
@@ -30,7 +31,6 @@ from digest.cleaning import (
     strip_markdown,
     trim_to_budget,
 )
-from digest.errors import InputError
 from digest.models import Article
 
 TEXT_SUFFIXES = (".txt",)

@@ -1,0 +1,1 @@
+"""Editions to readers: mail over SMTP and the subscriber list."""

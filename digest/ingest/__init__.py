@@ -1,0 +1,1 @@
+"""Articles in: files, cleaning, fetching pages, feeds, and the day's story list."""

@@ -1,0 +1,1 @@
+"""Editions out: rendering to Markdown, email HTML and text, and the local preview."""
