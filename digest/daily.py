@@ -21,11 +21,11 @@ import httpx
 from pydantic import BaseModel
 
 from digest.config import Settings, SourceConfig
-from digest.errors import ExitCode, InputError, UsageError
-from digest.fsutil import write_json_atomic
+from digest.errors import ExitCode, FeedError, FetchError, InputError, UsageError
+from digest.fsutil import read_capped, write_json_atomic
 from digest.ingest.cleaning import one_line
-from digest.ingest.feeds import FeedError, parse_feed
-from digest.ingest.fetch import MAX_BYTES, FetchError, fetch, is_http_url, make_http_client
+from digest.ingest.feeds import parse_feed
+from digest.ingest.fetch import fetch, is_http_url, make_http_client
 from digest.ingest.files import article_from_html, load_inputs, make_article
 from digest.ingest.stories import (
     Candidate,
@@ -287,7 +287,7 @@ def _feed_leads(
                 fetched.content, source=fetched.url, content_type=fetched.content_type
             )
         else:
-            feed = parse_feed(_read_feed_file(Path(location)), source=location)
+            feed = parse_feed(read_capped(Path(location)), source=location)
     except (FetchError, FeedError, InputError) as exc:
         warn(f"feed {exc.message} (skipped)", skipped=True)
         return []
@@ -307,17 +307,6 @@ def _feed_leads(
         )
         for entry in feed.entries
     ]
-
-
-def _read_feed_file(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"{path}: over the {MAX_BYTES:,} byte limit")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _folder_candidates(

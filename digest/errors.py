@@ -8,17 +8,28 @@ only under ``DIGEST_DEBUG=1`` or pytest.
     DigestError                 exit 1
     ├── UsageError              exit 2  bad flags, config, language codes, prompt refs
     │   └── InputError          exit 2  missing / empty / binary / unreadable inputs
+    │       └── FileError       exit 2  one file could not be read (path + reason)
+    ├── SourceError             exit 3  one feed or page could not be used (a warning in
+    │   ├── FetchError                  daily: the edition goes on without it)
+    │   └── FeedError
+    ├── BudgetExceeded          exit 3  --max-tokens / --max-cost reached: the rest is withheld
     ├── EndpointError           exit 4  endpoint down, refusing us, or the local model fails
-    ├── BudgetExceeded          (caught: the rest is withheld, exit 3)
     └── DeliveryError           exit 5  SMTP server unreachable or refused the login
 
-Exit code 3 is not an error: the run finished but withheld some items (or some
-recipients / sources failed). See ``ExitCode``.
+    Cancelled                   not an error: the run is stopping (Ctrl-C or another
+                                worker's fatal error); workers stop quietly
+
+Exit code 3 is not a failure: the run finished but withheld some items (or some
+recipients / sources failed). See ``ExitCode``. Translation helpers (``file_error``,
+``first_error``) are written once here, so every layer words these errors the same way.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
+
+from pydantic import ValidationError
 
 
 class ExitCode(IntEnum):
@@ -46,13 +57,63 @@ class InputError(UsageError):
     pass
 
 
-class EndpointError(DigestError):
-    exit_code = ExitCode.ENDPOINT
+class FileError(InputError):
+    """A file we were asked to read could not be read: one line naming it and why."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class SourceError(DigestError):
+    """A feed or page of the daily edition could not be used; the edition goes on."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class FetchError(SourceError):
+    pass
+
+
+class FeedError(SourceError):
+    pass
 
 
 class BudgetExceeded(DigestError):
+    """Control flow more than failure: asking stops, the rest is withheld (exit 3)."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class EndpointError(DigestError):
     exit_code = ExitCode.ENDPOINT
 
 
 class DeliveryError(DigestError):
     exit_code = ExitCode.DELIVERY
+
+
+class Cancelled(Exception):
+    """The run is stopping (Ctrl-C or another worker's fatal error): do not call again."""
+
+
+def file_error(path: Path | str, exc: OSError | UnicodeDecodeError) -> FileError:
+    """An OSError (or undecodable bytes) while reading ``path``, worded for the user."""
+    if isinstance(exc, FileNotFoundError):
+        return FileError(path, "no such file")
+    if isinstance(exc, IsADirectoryError):
+        return FileError(path, "is a folder, not a file")
+    if isinstance(exc, PermissionError):
+        return FileError(path, "permission denied")
+    if isinstance(exc, UnicodeDecodeError):
+        return FileError(path, f"not valid {exc.encoding} text")
+    return FileError(path, f"cannot read ({exc.strerror or exc})")
+
+
+def first_error(exc: ValidationError) -> str:
+    """``where: what`` of a pydantic error's first problem (never the rejected input, which
+    may be a secret)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "value"
+    return f"{where}: {first['msg']}"

@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash or Ctrl-C never leaves a half-written output behind."""
+"""Files in and out: capped reads worded for the user, and atomic writes (a crash or Ctrl-C
+never leaves a half-written output behind)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,27 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from digest.errors import FileError, file_error
+
+# One cap for every file or page we read: a news article is rarely over 1 MB, and anything
+# far bigger is not one (or is an attempt to exhaust memory).
+MAX_INPUT_BYTES = 5_000_000
+# How much of an article goes to the model (cut at a sentence end beyond that).
+MAX_ARTICLE_TOKENS = 3000
+
+
+def read_capped(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a regular file no bigger than ``max_bytes``; else one ``FileError``."""
+    try:
+        if not path.is_file() and path.exists():
+            raise FileError(path, "not a regular file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FileError(path, f"{size:,} bytes, over the limit of {max_bytes:,} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise file_error(path, exc) from None
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:

@@ -17,7 +17,7 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from digest.errors import UsageError
+from digest.errors import UsageError, file_error, first_error
 from digest.models import Brief, Summary
 from digest.resources import data_dir
 
@@ -79,7 +79,7 @@ def parse_prompt_file(path: Path) -> PromptSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read prompt file {path}: {exc}") from None
+        raise file_error(path, exc) from None
     if not text.startswith("---\n"):
         raise UsageError(f"prompt file {path}: must start with '---' front matter")
     try:
@@ -97,9 +97,7 @@ def parse_prompt_file(path: Path) -> PromptSpec:
     try:
         spec = PromptSpec.model_validate({**meta, **sections, "path": path})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"prompt file {path}: {where}: {first['msg']}") from None
+        raise UsageError(f"prompt file {path}: {first_error(exc)}") from None
     if spec.output not in SCHEMAS:
         raise UsageError(f"prompt file {path}: unknown output schema {spec.output!r}")
     match = _FILE_RE.match(path.name)

@@ -16,20 +16,13 @@ from pydantic import BaseModel
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
 from digest.config import Price, Settings
-from digest.errors import BudgetExceeded, DigestError
+from digest.errors import BudgetExceeded, Cancelled, DigestError
 from digest.llm.ask import Answer, ask
-from digest.llm.client import CallCancelled, LLMClient
+from digest.llm.client import LLMClient
 from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
 from digest.prompts import PromptSpec
 
 Progress = Callable[[StoryResult], None]
-
-
-class Cancelled(Exception):
-    """A task found the run stopping before it called the endpoint."""
-
-
-CANCELLED = (Cancelled, CallCancelled)
 
 
 class Budget:
@@ -267,7 +260,7 @@ class Summarizer:
                 futures[pool.submit(self.summarize_one, article, lang, spec)] = index
             pending = set(futures)
             errors: list[BaseException] = []
-            while pending and not any(not isinstance(e, CANCELLED) for e in errors):
+            while pending and not any(not isinstance(e, Cancelled) for e in errors):
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in done:
                     error = future.exception()
@@ -280,7 +273,7 @@ class Summarizer:
                         progress(result)
             if errors:
                 # Report the failure that stopped the run, not a worker it cancelled.
-                raise next((e for e in errors if not isinstance(e, CANCELLED)), errors[0])
+                raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
         except BaseException:
             # Stop queued work and wake sleeping retries; in-flight calls end with the endpoint.
             self._cancel.set()

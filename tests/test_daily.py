@@ -28,9 +28,9 @@ from http_fixtures import (
 )
 from openai_server import FakeOpenAI, requested_kind
 
-from digest.errors import UsageError
-from digest.ingest.feeds import FeedError, html_to_text, parse_feed
-from digest.ingest.fetch import USER_AGENT, FetchError, fetch, make_http_client
+from digest.errors import FeedError, FetchError, UsageError
+from digest.ingest.feeds import html_to_text, parse_feed
+from digest.ingest.fetch import USER_AGENT, fetch, make_http_client
 from digest.ingest.files import make_article
 from digest.ingest.stories import (
     Candidate,

@@ -27,7 +27,7 @@ from typing import NamedTuple, TextIO
 
 from pydantic import BaseModel, ValidationError
 
-from digest.errors import InputError, UsageError
+from digest.errors import InputError, UsageError, file_error
 from digest.languages import parse_language
 from digest.models import LanguageInfo
 
@@ -89,10 +89,10 @@ def load_subscribers(path: Path) -> list[Recipient]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(_read_rows(handle, path))
-    except FileNotFoundError:
-        raise InputError(f"subscribers file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read subscribers file {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise file_error(path, exc) from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from None
     if not rows:
         raise InputError(f"subscribers file {path} has no subscribers")
     return rows

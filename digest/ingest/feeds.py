@@ -18,15 +18,8 @@ from urllib.parse import urljoin
 import feedparser
 from pydantic import BaseModel
 
+from digest.errors import FeedError
 from digest.ingest.cleaning import clean_text, one_line
-
-
-class FeedError(Exception):
-    """The bytes are not a usable RSS/Atom feed; ``message`` is one line for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class FeedEntry(BaseModel):

@@ -14,25 +14,18 @@ import httpx
 from pydantic import BaseModel
 
 from digest import __version__
+from digest.errors import FetchError
+from digest.fsutil import MAX_INPUT_BYTES
 
 USER_AGENT = f"digest/{__version__}"
 FETCH_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
-MAX_BYTES = 5_000_000  # a news page is rarely over 1 MB; anything far bigger is not one
 _CHUNK = 64 * 1024
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Feeds are served under many types (text/xml, application/rss+xml, text/plain ...):
 # accept anything textual or XML and let the feed parser decide.
 _FEED_MARKERS = ("xml", "rss", "atom", "text/", "application/octet-stream")
-
-
-class FetchError(Exception):
-    """One page or feed could not be used; ``message`` is one line for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Fetched(BaseModel):
@@ -70,7 +63,7 @@ def fetch(
     url: str,
     *,
     kind: str = "page",
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = MAX_INPUT_BYTES,
 ) -> Fetched:
     """GET ``url`` (kind "page" wants HTML, "feed" wants XML or text), read at most
     ``max_bytes``. Raises ``FetchError``, never an httpx exception."""

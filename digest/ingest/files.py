@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel
 
 from digest.errors import InputError
+from digest.fsutil import MAX_ARTICLE_TOKENS, MAX_INPUT_BYTES, read_capped
 from digest.ingest.cleaning import (
     clean_text,
     detect_language,
@@ -69,8 +70,8 @@ def load_inputs(
     inputs: list[str],
     *,
     stdin: BinaryIO | None = None,
-    max_tokens: int = 3000,
-    max_bytes: int = 5_000_000,
+    max_tokens: int = MAX_ARTICLE_TOKENS,
+    max_bytes: int = MAX_INPUT_BYTES,
 ) -> LoadResult:
     """Read every input (file, folder, or ``-`` for stdin) into articles, in order.
 
@@ -108,7 +109,9 @@ def load_inputs(
     return LoadResult(articles=list(articles.values()), warnings=warnings)
 
 
-def read_file(path: Path, *, max_tokens: int = 3000, max_bytes: int = 5_000_000) -> Article:
+def read_file(
+    path: Path, *, max_tokens: int = MAX_ARTICLE_TOKENS, max_bytes: int = MAX_INPUT_BYTES
+) -> Article:
     """One article from a supported file; raises ``InputError`` naming the path."""
     suffix = path.suffix.lower()
     if not path.exists():
@@ -135,7 +138,7 @@ def make_article(
     published: datetime | None = None,
     source: str,
     section: str | None = None,
-    max_tokens: int = 3000,
+    max_tokens: int = MAX_ARTICLE_TOKENS,
 ) -> Article:
     """Clean ``text`` and build the ``Article``.
 
@@ -173,7 +176,7 @@ def article_from_html(
     url: str | None = None,
     source: str,
     section: str | None = None,
-    max_tokens: int = 3000,
+    max_tokens: int = MAX_ARTICLE_TOKENS,
 ) -> Article:
     """Main text and metadata of a web page (trafilatura). Navigation, cookie banners,
     share bars, comments and footers are left out. The ``url`` given (where the page was
@@ -264,21 +267,7 @@ def parse_published(value: object) -> datetime | None:
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise InputError(f"{path}: not a regular file")
-        if size > max_bytes:
-            raise InputError(f"{path}: {size:,} bytes, over the limit of {max_bytes:,} bytes")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_capped(path, max_bytes)
     if not data.strip():
         raise InputError(f"{path}: empty file")
     return data

@@ -28,7 +28,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from digest.errors import EndpointError
+from digest.errors import Cancelled, EndpointError
 from digest.models import Usage
 from digest.prompts import PromptSpec, wire_schema
 
@@ -44,10 +44,6 @@ class StructuredMode(enum.StrEnum):
 
 FALLBACK_ORDER = list(StructuredMode)
 MODE_REJECTIONS = (400, 422, 500, 501)
-
-
-class CallCancelled(Exception):
-    """The run is stopping (Ctrl-C or another worker's fatal error): do not call again."""
 
 
 class Completion(BaseModel):
@@ -256,7 +252,7 @@ class LLMClient:
     ) -> Completion:
         self._throttle.wait()
         if self._cancelled.is_set():
-            raise CallCancelled("the run was cancelled")
+            raise Cancelled("the run was cancelled")
         kwargs = self.request_body(messages, spec, mode)
         # Fields the openai SDK has no parameter for travel in extra_body.
         extra = {k: kwargs.pop(k) for k in ("repeat_penalty",) if k in kwargs}
