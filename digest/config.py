@@ -2,9 +2,17 @@
 
 Config file: ``--config PATH``, else ``./digest.toml``, else ``[tool.digest]`` in
 ``./pyproject.toml``, else ``digest.toml`` in the user config dir. Environment: the openai
-package's own ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, plus ``DIGEST_<FIELD>`` for any
-top-level field (``DIGEST_MODEL``, ``DIGEST_CONCURRENCY`` ...) and ``DIGEST_SMTP_<FIELD>``
-(+ ``DIGEST_FROM``) for mail. Secrets are ``SecretStr``: they print as ``**********``.
+package's own ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, plus ``DIGEST_<KEY>`` for any plain
+key (``DIGEST_MODEL``, ``DIGEST_CONCURRENCY`` ...) and ``DIGEST_SMTP_<KEY>`` (+
+``DIGEST_FROM``) for mail. Secrets are ``SecretStr``: they print as ``**********``.
+
+In memory the settings come in sections, and each layer of the program receives only its
+own: ``endpoint`` (the LLM and how calls to it behave), ``budget``, ``cache``, ``smtp``,
+``mail`` (the newsletter around the edition) and ``daily`` (sources, window). The file may
+use the sections as tables (``[endpoint]``) or the flat keys of earlier versions
+(``model = ...`` at the top); ``FLAT_KEYS`` routes each flat key to its section, and the
+same names serve the environment and the flags. Every path in a config file (feeds,
+folders, ``model_file``, ``cache``) is read from the file's own folder when relative.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ from urllib.parse import urlsplit
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from digest.errors import UsageError
+from digest.errors import UsageError, file_error, first_error
+from digest.fsutil import MAX_ARTICLE_TOKENS
 
 APP_NAME = "digest"
+DEFAULT_MODEL = "gpt-4o-mini"
 
 
 def user_cache_dir() -> Path:
@@ -35,82 +45,39 @@ def user_config_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
 
 
-class Price(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _is_http_url(location: str) -> bool:
+    return urlsplit(location).scheme.lower() in ("http", "https")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Price(_Section):
     input_per_million: float
     output_per_million: float
 
 
-class SmtpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    host: str | None = None
-    port: int | None = None
-    user: str | None = None
-    password: SecretStr | None = None
-    from_addr: str | None = Field(default=None, alias="from")
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    timeout: float = 30.0
+class EndpointSettings(_Section):
+    """Where LLM calls go and how they behave. No base_url, api_key or model_file: the
+    embedded local model."""
 
-
-class SourceConfig(BaseModel):
-    """One source of the daily edition: a feed, a list of URLs, or a folder of files."""
-
-    model_config = ConfigDict(extra="forbid")
-    feed: str | None = None
-    urls: list[str] = []
-    folder: str | None = None
-    section: str | None = None
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    # Endpoint. None of base_url / api_key / model_file means: the embedded local model.
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
     model_file: Path | None = None
     local_threads: int | None = None
     local_ctx: int = 4096
-
-    languages: list[str] = ["en"]
-    out: Path = Path("digest-out")
-    title: str = "News digest"
-    prompt: str = "summarize"
-    brief_prompt: str = "briefing"
-
     concurrency: int = Field(default=8, ge=1, le=256)
     timeout: float = Field(default=120.0, gt=0)
     retries: int = Field(default=5, ge=1, description="transport attempts per call")
     retry_max_seconds: float = Field(default=120.0, gt=0)
-    reasks: int = Field(default=2, ge=0, description="re-asks after a bad answer")
-    max_article_tokens: int = Field(default=3000, ge=200)
-
-    cache: Path | None = None
-    no_cache: bool = False
-    retry_withheld: bool = False
-
-    max_tokens: int | None = Field(default=None, ge=1, description="token budget for a run")
-    max_cost: float | None = Field(default=None, gt=0)
-    prices: dict[str, Price] = {}
-
-    smtp: SmtpSettings = SmtpSettings()
-    unsubscribe_url: str | None = None
-    subject: str = "{title} — {date}"
-
-    sources: list[SourceConfig] = []
-    since: str = "24h"
-    max_stories: int = Field(default=20, ge=1)
 
     @property
     def uses_local_model(self) -> bool:
         return self.base_url is None and self.api_key is None or self.model_file is not None
 
-    @property
-    def cache_path(self) -> Path:
-        return self.cache if self.cache is not None else user_cache_dir() / "cache.sqlite3"
-
-    def endpoint_label(self) -> str:
+    def label(self) -> str:
         """Where calls go, safe to print and store: a host, never a key or a URL's userinfo."""
         if self.uses_local_model:
             name = self.model_file.name if self.model_file else "bundled"
@@ -120,6 +87,145 @@ class Settings(BaseModel):
             host = parts.hostname or "?"
             return f"{host}:{parts.port}" if parts.port else host
         return "api.openai.com"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.api_key.get_secret_value(),) if self.api_key else ()
+
+
+class BudgetSettings(_Section):
+    max_tokens: int | None = Field(default=None, ge=1, description="token budget for a run")
+    max_cost: float | None = Field(default=None, gt=0)
+    prices: dict[str, Price] = {}
+
+
+class CacheSettings(_Section):
+    path: Path | None = None
+    disabled: bool = False
+    retry_withheld: bool = False
+
+    @property
+    def file(self) -> Path:
+        return self.path if self.path is not None else user_cache_dir() / "cache.sqlite3"
+
+    @property
+    def location(self) -> Path | None:
+        """The SQLite file, or None when caching is off."""
+        return None if self.disabled else self.file
+
+
+class SmtpSettings(_Section):
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: SecretStr | None = None
+    from_addr: str | None = Field(default=None, alias="from")
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    timeout: float = 30.0
+
+
+class MailSettings(_Section):
+    """The newsletter around an edition: subject line and unsubscribe link."""
+
+    subject: str = "{title} — {date}"
+    unsubscribe_url: str | None = None
+
+
+class SourceConfig(_Section):
+    """One source of the daily edition: a feed, a list of URLs, or a folder of files."""
+
+    feed: str | None = None
+    urls: list[str] = []
+    folder: str | None = None
+    section: str | None = None
+
+    def resolved(self, base: Path) -> SourceConfig:
+        """Feed files and folders as absolute paths, a relative one taken from ``base`` (the
+        config file's folder); URLs are left alone; ``~`` is expanded."""
+
+        def resolve(location: str) -> str:
+            return str((base / Path(location).expanduser()).resolve())
+
+        return self.model_copy(
+            update={
+                "feed": resolve(self.feed)
+                if self.feed and not _is_http_url(self.feed)
+                else self.feed,
+                "folder": resolve(self.folder) if self.folder else None,
+            }
+        )
+
+
+class DailySettings(_Section):
+    sources: list[SourceConfig] = []
+    since: str = "24h"
+    max_stories: int = Field(default=20, ge=1)
+
+
+class Settings(_Section):
+    """Everything a command needs: the edition's own keys at the top, the rest in sections."""
+
+    languages: list[str] = ["en"]
+    out: Path = Path("digest-out")
+    title: str | None = None  # None: the translated default ("News digest", "Haber özeti" ...)
+    titles: dict[str, str] = {}  # per language code ("de" = "Morgenlage"), over `title`
+    colophon: bool = False  # readers see model, prompt and tokens under the edition
+    prompt: str = "summarize"
+    brief_prompt: str = "briefing"
+    reasks: int = Field(default=2, ge=0, description="re-asks after a bad answer")
+    max_article_tokens: int = Field(default=MAX_ARTICLE_TOKENS, ge=200)
+
+    endpoint: EndpointSettings = EndpointSettings()
+    budget: BudgetSettings = BudgetSettings()
+    cache: CacheSettings = CacheSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    mail: MailSettings = MailSettings()
+    daily: DailySettings = DailySettings()
+
+    config_file: Path | None = Field(default=None, exclude=True)
+
+
+# Flat keys (the file's top level, DIGEST_<KEY>, command-line flags) -> (section, field).
+FLAT_KEYS: dict[str, tuple[str, str]] = {
+    **{
+        key: ("endpoint", key)
+        for key in (
+            "base_url",
+            "api_key",
+            "model",
+            "model_file",
+            "local_threads",
+            "local_ctx",
+            "concurrency",
+            "timeout",
+            "retries",
+            "retry_max_seconds",
+        )
+    },
+    **{key: ("budget", key) for key in ("max_tokens", "max_cost", "prices")},
+    "cache": ("cache", "path"),
+    "no_cache": ("cache", "disabled"),
+    "retry_withheld": ("cache", "retry_withheld"),
+    "subject": ("mail", "subject"),
+    "unsubscribe_url": ("mail", "unsubscribe_url"),
+    **{key: ("daily", key) for key in ("sources", "since", "max_stories")},
+}
+_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily"}
+_TOP_LEVEL = set(Settings.model_fields) - _SECTIONS - {"config_file"}
+
+
+def route(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat keys into their sections; section tables and top-level keys stay as they are
+    (``cache`` is a section when it is a table, the cache file's path when it is not)."""
+    routed: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _SECTIONS and isinstance(value, Mapping):
+            routed[key] = {**routed.get(key, {}), **value}
+        elif key in FLAT_KEYS:
+            section, field = FLAT_KEYS[key]
+            routed.setdefault(section, {})[field] = value
+        else:
+            routed[key] = value  # unknown keys stay, so validation names them
+    return routed
 
 
 def find_config_file(explicit: Path | None) -> Path | None:
@@ -139,8 +245,10 @@ def find_config_file(explicit: Path | None) -> Path | None:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise file_error(path, exc) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
 
 
 def _file_values(path: Path | None) -> dict[str, Any]:
@@ -149,7 +257,7 @@ def _file_values(path: Path | None) -> dict[str, Any]:
     data = _read_toml(path)
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("digest", {})
-    return dict(data)
+    return route(data)
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
@@ -167,11 +275,11 @@ def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
             smtp[name.removeprefix("smtp_")] = value
         elif name == "from":
             smtp["from"] = value
-        elif name in Settings.model_fields and name not in {"smtp", "prices", "sources"}:
+        elif name in _TOP_LEVEL or (name in FLAT_KEYS and name not in {"prices", "sources"}):
             values[name] = value.split(",") if name == "languages" else value
     if smtp:
         values["smtp"] = smtp
-    return values
+    return route(values)
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,6 +296,24 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _resolve_file_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths written in a config file are relative to that file, not to the
+    directory digest happens to run in (``out`` excepted: it is where the user is)."""
+
+    def resolve(location: Any) -> Any:
+        if not isinstance(location, str | Path):
+            return location
+        return str((base / Path(location).expanduser()).resolve())
+
+    endpoint = values.get("endpoint")
+    if isinstance(endpoint, dict) and "model_file" in endpoint:
+        endpoint["model_file"] = resolve(endpoint["model_file"])
+    cache = values.get("cache")
+    if isinstance(cache, dict) and "path" in cache:
+        cache["path"] = resolve(cache["path"])
+    return values
+
+
 def load_settings(
     flags: Mapping[str, Any] | None = None,
     config_file: Path | None = None,
@@ -195,13 +321,22 @@ def load_settings(
 ) -> Settings:
     """Build Settings from every layer; a bad value is one UsageError naming the field."""
     path = find_config_file(config_file)
-    values = _merge(_file_values(path), _env_values(os.environ if env is None else env))
-    values = _merge(values, flags or {})
+    from_file = _file_values(path)
+    if path is not None:
+        from_file = _resolve_file_paths(from_file, path.parent)
+    values = _merge(from_file, _env_values(os.environ if env is None else env))
+    values = _merge(values, route(flags or {}))
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate({**values, "config_file": path})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
         origin = f" (from {path})" if path else ""
         # Never echo the rejected input: it may be a secret.
-        raise UsageError(f"invalid setting {where}{origin}: {first['msg']}") from None
+        raise UsageError(f"invalid setting{origin}: {first_error(exc)}") from None
+    if path is not None:
+        # Sources come only from the file, so they are resolved against it once, here.
+        daily = settings.daily
+        resolved = [source.resolved(path.parent) for source in daily.sources]
+        settings = settings.model_copy(
+            update={"daily": daily.model_copy(update={"sources": resolved})}
+        )
+    return settings

@@ -162,24 +162,15 @@ class LanguageInfo(BaseModel):
     rtl: bool
 
 
-class ArticleRef(BaseModel):
-    """An article as the manifest records it (no full text: the manifest stays small)."""
-
-    id: str
-    title: str
-    url: str | None
-    source: str
-    source_lang: str | None
-    section: str | None
-    published: datetime | None
-    chars: int
-    trimmed: TrimNote | None
-
-
 class Digest(BaseModel):
-    """Everything a template needs, and what manifest.json records."""
+    """One edition in memory: everything the templates need (manifest.json records it,
+    without the article texts: see digest.manifest)."""
 
-    title: str
+    title: str | None = Field(
+        default=None, description="as configured; None: the translated default title"
+    )
+    titles: dict[str, str] = Field(default={}, description="per-language titles from config")
+    colophon: bool = Field(default=False, description="show model, prompt and tokens to readers")
     edition_date: date
     generated_at: datetime
     languages: list[LanguageInfo]
@@ -194,6 +185,7 @@ class Digest(BaseModel):
     cache_hits: int = 0
     timings: dict[str, float] = {}
     warnings: list[str] = []
+    batch_id: str | None = None  # the Batch API batch that answered part of the edition
 
     def results_by_item(self) -> dict[tuple[str, str], StoryResult]:
         """(article id, language code) -> result; build once, look up many times."""
@@ -202,29 +194,3 @@ class Digest(BaseModel):
     def withheld_count(self) -> int:
         stories = sum(r.status == "withheld" for r in self.results)
         return stories + sum(b.status == "withheld" for b in self.briefs)
-
-    def manifest(self) -> dict[str, object]:
-        data = self.model_dump(mode="json", exclude={"articles"})
-        # A withheld answer's text is what the checks refused: it must not be published
-        # anywhere, the manifest included (the cache keeps it, to re-check it later).
-        for result in data["results"]:
-            if result["status"] == "withheld":
-                result["summary"] = None
-        for brief in data["briefs"]:
-            if brief["status"] == "withheld":
-                brief["brief"] = None
-        data["articles"] = [
-            ArticleRef(
-                id=a.id,
-                title=a.title,
-                url=a.url,
-                source=a.source,
-                source_lang=a.source_lang,
-                section=a.section,
-                published=a.published,
-                chars=len(a.text),
-                trimmed=a.trimmed,
-            ).model_dump(mode="json")
-            for a in self.articles
-        ]
-        return data

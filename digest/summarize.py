@@ -10,16 +10,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
-from digest.config import Price, Settings
+from digest.config import BudgetSettings, Price
 from digest.errors import BudgetExceeded, Cancelled, DigestError
-from digest.llm.ask import Answer, ask
-from digest.llm.client import LLMClient
-from digest.models import Article, Brief, BriefResult, Check, LanguageInfo, StoryResult, Summary
+from digest.llm.ask import Answer, AnswerFault, ask, parse_answer
+from digest.llm.client import Completion, LLMClient
+from digest.models import (
+    Article,
+    Brief,
+    BriefResult,
+    Check,
+    LanguageInfo,
+    StoryResult,
+    Summary,
+    Usage,
+)
 from digest.prompts import PromptSpec
 
 Progress = Callable[[StoryResult], None]
@@ -35,6 +45,10 @@ class Budget:
         self._lock = threading.Lock()
         self.tokens = 0
         self.cost = 0.0
+
+    @classmethod
+    def for_model(cls, settings: BudgetSettings, model: str) -> Budget:
+        return cls(settings.max_tokens, settings.max_cost, settings.prices.get(model))
 
     def cost_of(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         if self.price is None:
@@ -57,6 +71,24 @@ class Budget:
                 raise BudgetExceeded(f"cost budget reached ({self.cost:.4f} of {self.max_cost})")
 
 
+@dataclass(frozen=True)
+class Task:
+    """One article in one language under one prompt: the unit of asking and caching."""
+
+    article: Article
+    lang: LanguageInfo
+    spec: PromptSpec
+    key: str
+
+    @property
+    def custom_id(self) -> str:
+        """How the Batch API names this task (one JSONL line): article:lang:prompt@version."""
+        return f"{self.article.id}:{self.lang.code}:{self.spec.ref}"
+
+    def messages(self) -> list[dict[str, str]]:
+        return self.spec.render(article=self.article, language=self.lang, fence=self.article.id)
+
+
 class Summarizer:
     def __init__(
         self,
@@ -75,20 +107,6 @@ class Summarizer:
         self.budget = budget
         self.retry_withheld = retry_withheld
         self._cancel = threading.Event()
-
-    @classmethod
-    def for_run(
-        cls, llm: LLMClient, cache: Cache, languages: list[LanguageInfo], settings: Settings
-    ) -> Summarizer:
-        """The run's summarizer: gates for its languages, budget and re-asks from settings."""
-        return cls(
-            llm,
-            cache,
-            Gate(languages),
-            reasks=settings.reasks,
-            budget=Budget(settings.max_tokens, settings.max_cost, settings.prices.get(llm.model)),
-            retry_withheld=settings.retry_withheld,
-        )
 
     # --- one task -------------------------------------------------------------------
     def key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
@@ -128,18 +146,28 @@ class Summarizer:
         )
         return answer
 
-    def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
-        try:
-            return self._summarize_one(article, lang, spec)
-        except DigestError:
-            # Fatal for the run (endpoint down, key refused): stop other workers at once.
-            self._cancel.set()
-            self.llm.cancel()
-            raise
+    def task(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> Task:
+        return Task(article, lang, spec, self.key("summary", article.id, lang, spec))
 
-    def _summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
-        started = time.monotonic()
-        key = self.key("summary", article.id, lang, spec)
+    def pending(
+        self, articles: list[Article], languages: list[LanguageInfo], spec: PromptSpec
+    ) -> list[Task]:
+        """Tasks the cache cannot answer (or answered with a withheld item, when asked to
+        retry those): what a Batch API run should ask for."""
+        tasks = [self.task(a, lang, spec) for a in articles for lang in languages]
+        return [t for t in tasks if self._cached(t) is None]
+
+    def _cached(self, task: Task) -> StoryResult | None:
+        data = self.cache.get(task.key)
+        if data is None:
+            return None
+        result = StoryResult.model_validate(data)
+        if self.retry_withheld and result.status == "withheld":
+            return None
+        return result
+
+    def _gate_fn(self, task: Task) -> Callable[[BaseModel], list[Check]]:
+        article, lang = task.article, task.lang
 
         def gate_fn(value: BaseModel) -> list[Check]:
             assert isinstance(value, Summary)
@@ -147,15 +175,68 @@ class Summarizer:
                 value.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
             )
 
-        cached = self.cache.get(key)
-        if cached is not None:
-            result = StoryResult.model_validate(cached)
-            if not (self.retry_withheld and result.status == "withheld"):
-                return self._regate(result, gate_fn)
+        return gate_fn
+
+    def accept(self, task: Task, completion: Completion) -> tuple[str | None, Usage]:
+        """An answer that came some other way (the Batch API): parsed, checked and, if it
+        passes, stored under the task's key. (None, usage) when stored; else (why not, usage)."""
+        usage = completion.usage.model_copy()
+        self.budget.charge(usage.prompt_tokens, usage.completion_tokens)
+        usage.cost = self.budget.cost_of(usage.prompt_tokens, usage.completion_tokens)
         try:
-            answer = self._ask(
-                spec, spec.render(article=article, language=lang, fence=article.id), gate_fn
+            value = parse_answer(
+                completion.content,
+                completion.finish_reason,
+                completion.refusal,
+                task.spec.schema_model,
             )
+        except AnswerFault as fault:
+            return fault.reason.split(" (")[0], usage
+        checks = self._gate_fn(task)(value)
+        if not passed(checks):
+            return "failed checks", usage
+        assert isinstance(value, Summary)
+        result = StoryResult(
+            article_id=task.article.id,
+            lang=task.lang.code,
+            status="published",
+            summary=value,
+            checks=checks,
+            attempts=1,
+            usage=usage,
+        )
+        self._store(task, result)
+        return None, usage
+
+    def _store(self, task: Task, result: StoryResult) -> None:
+        self.cache.put(
+            task.key,
+            result.model_dump(mode="json"),
+            kind="summary",
+            article=task.article.id,
+            lang=task.lang.code,
+            prompt=task.spec.ref,
+            model=self.llm.model,
+        )
+
+    def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
+        try:
+            return self._summarize_one(self.task(article, lang, spec))
+        except DigestError:
+            # Fatal for the run (endpoint down, key refused): stop other workers at once.
+            self._cancel.set()
+            self.llm.cancel()
+            raise
+
+    def _summarize_one(self, task: Task) -> StoryResult:
+        started = time.monotonic()
+        gate_fn = self._gate_fn(task)
+        cached = self._cached(task)
+        if cached is not None:
+            return self._regate(cached, gate_fn)
+        article, lang = task.article, task.lang
+        try:
+            answer = self._ask(task.spec, task.messages(), gate_fn)
         except BudgetExceeded as exc:
             return StoryResult(
                 article_id=article.id, lang=lang.code, status="withheld", reason=exc.message
@@ -171,15 +252,7 @@ class Summarizer:
             usage=answer.usage,
             seconds=round(time.monotonic() - started, 3),
         )
-        self.cache.put(
-            key,
-            result.model_dump(mode="json"),
-            kind="summary",
-            article=article.id,
-            lang=lang.code,
-            prompt=spec.ref,
-            model=self.llm.model,
-        )
+        self._store(task, result)
         return result
 
     def _regate(
@@ -240,6 +313,27 @@ class Summarizer:
         )
         return result
 
+    def brief_all(
+        self,
+        results: list[StoryResult],
+        languages: list[LanguageInfo],
+        spec: PromptSpec,
+        edition: str,
+        *,
+        concurrency: int,
+    ) -> list[BriefResult]:
+        """One overview per language that has a published summary; none is written from
+        nothing."""
+        todo = [(lang, published_summaries(results, lang.code)) for lang in languages]
+        todo = [(lang, stories) for lang, stories in todo if stories]
+        if not todo:
+            return []
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(todo))) as pool:
+            futures = [
+                pool.submit(self.brief_one, stories, lang, spec, edition) for lang, stories in todo
+            ]
+            return [future.result() for future in futures]
+
     # --- all tasks ------------------------------------------------------------------
     def summarize_all(
         self,
@@ -282,3 +376,7 @@ class Summarizer:
             raise
         pool.shutdown(wait=True)
         return [results[i] for i in range(len(tasks))]
+
+
+def published_summaries(results: list[StoryResult], lang: str) -> list[Summary]:
+    return [r.summary for r in results if r.lang == lang and r.status == "published" and r.summary]

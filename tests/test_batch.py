@@ -15,7 +15,7 @@ from http_fixtures import STORIES
 from openai_server import FakeOpenAI, requested_kind
 
 from digest.cli import main
-from digest.config import Settings, SourceConfig, load_settings
+from digest.config import CacheSettings, Settings, SourceConfig, load_settings
 from digest.daily import DailyOutcome, run_daily
 from digest.llm.batch import STATE_FILE
 
@@ -117,7 +117,9 @@ def test_batch_lines_carry_the_exact_body_of_a_direct_call(
 ) -> None:
     run(tmp_path, inbox)
     batched = endpoint_env.batch_requests
-    direct_settings = settings_for(tmp_path).model_copy(update={"no_cache": True})
+    direct_settings = settings_for(tmp_path).model_copy(
+        update={"cache": CacheSettings(disabled=True)}
+    )
     run(tmp_path, inbox, batch=False, settings=direct_settings)
     direct = summary_requests(endpoint_env)
     assert len(direct) == ITEMS

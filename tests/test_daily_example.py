@@ -14,7 +14,7 @@ from cli_runner import Result, invoke
 from openai_server import FakeOpenAI
 
 from digest.config import SourceConfig, load_settings
-from digest.daily import gather, resolve_source_paths
+from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,11 +91,14 @@ def test_example_config_builds_the_edition_offline_from_another_directory(
 def test_config_paths_are_read_from_the_config_folder_and_flag_paths_from_cwd(
     endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    configured = load_settings(config_file=CONFIG, env={}).sources
-    resolved = resolve_source_paths(
-        [*configured, SourceConfig(feed="https://example.org/rss.xml"), SourceConfig(feed="/a")],
-        CONFIG.parent,
-    )
+    configured = load_settings(config_file=CONFIG, env={}).daily.sources
+    resolved = [
+        *configured,
+        *(
+            s.resolved(CONFIG.parent)
+            for s in (SourceConfig(feed="https://example.org/rss.xml"), SourceConfig(feed="/a"))
+        ),
+    ]
     assert [s.feed or s.folder for s in resolved] == [
         str(EXAMPLE / "world.xml"),
         str(EXAMPLE / "city.atom"),
@@ -120,9 +123,10 @@ def test_sample_feeds_need_no_network() -> None:
     nor an RSS guid may be fetched, and full-text entries are used without a warning."""
     requested: list[str] = []
     client = httpx.Client(event_hooks={"request": [lambda r: requested.append(str(r.url))]})
-    sources = resolve_source_paths(
-        [SourceConfig(feed="world.xml"), SourceConfig(feed="city.atom")], EXAMPLE
-    )
+    sources = [
+        SourceConfig(feed="world.xml").resolved(EXAMPLE),
+        SourceConfig(feed="city.atom").resolved(EXAMPLE),
+    ]
     window = make_window("3650d", now=datetime.now())
     with client:
         gathered = gather(sources, client, window, max_tokens=3000)

@@ -20,11 +20,11 @@ import pytest
 from test_render import hostile_digest, make_digest
 
 from digest.cli import main
+from digest.edition import write_edition as write_digest
 from digest.errors import UsageError
 from digest.fsutil import write_atomic
 from digest.models import Usage
 from digest.output.preview import PreviewServer, folder_version, load_manifest, make_server
-from digest.output.render import render_digest
 
 CODES = ("en", "tr", "ar", "de")
 REASON = "summary is in the wrong language (fr)"
@@ -40,7 +40,7 @@ def write_edition(out: Path) -> Path:
     digest = digest.model_copy(
         update={"results": results, "warnings": [WARNING], "structured_mode": "json_schema"}
     )
-    render_digest(digest, out)
+    write_digest(digest, out, started=0.0)
     return out
 
 
@@ -126,7 +126,7 @@ def test_chrome_pages_reload_script_is_nonced_and_knows_the_version(
 
 
 def test_hostile_text_in_the_manifest_stays_text(tmp_path: Path):
-    render_digest(hostile_digest(), tmp_path)
+    write_digest(hostile_digest(), tmp_path, started=0.0)
     server = make_server(tmp_path, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,8 +13,10 @@ import jinja2
 import pytest
 import yaml
 
+from digest.edition import EditionOutcome, write_edition
 from digest.errors import DigestError
 from digest.languages import parse_languages
+from digest.manifest import Manifest
 from digest.models import (
     Article,
     Brief,
@@ -27,7 +30,6 @@ from digest.models import (
 from digest.output.render import (
     GMAIL_CLIP_BYTES,
     STRING_KEYS,
-    RenderReport,
     make_environment,
     md_escape,
     md_url,
@@ -197,20 +199,26 @@ def assert_inert_html(html: str) -> None:
 
 
 @pytest.fixture
-def rendered(tmp_path: Path) -> tuple[Digest, RenderReport, Path]:
+def rendered(tmp_path: Path) -> tuple[Digest, EditionOutcome, Path]:
     digest = make_digest(withheld={(1, "tr"), (2, "ar")})
-    report = render_digest(digest, tmp_path)
-    return digest, report, tmp_path
+    outcome = write_edition(digest, tmp_path, started=time.monotonic())
+    return digest, outcome, tmp_path
 
 
 def test_every_language_gets_md_html_txt_plus_index_and_manifest(rendered):
-    digest, report, out = rendered
+    digest, outcome, out = rendered
     expected = {f"digest.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("md", "html", "txt")}
     expected |= {"index.html", "manifest.json"}
-    assert {p.name for p in report.files} == expected
+    assert {p.name for p in outcome.files} == expected
+    assert outcome.files[-1].name == "manifest.json"  # written last: its presence means complete
     assert {p.name for p in out.iterdir()} == expected  # no temp files left behind
-    assert report.warnings == []
-    assert json.loads((out / "manifest.json").read_text()) == digest.manifest()
+    assert outcome.warnings == []
+    manifest = Manifest.load(out)
+    assert manifest.results == [
+        r if r.status == "published" else r.model_copy(update={"summary": None})
+        for r in digest.results
+    ]
+    assert manifest.titles == {code: "Larkford Morning Digest" for code in ("en", "tr", "ar", "de")}
 
 
 def test_html_direction_and_language(rendered):
@@ -278,16 +286,44 @@ def test_withheld_story_shows_original_with_localised_note(rendered):
     assert any(r["reason"] == "summary is in the wrong language (fr)" for r in manifest["results"])
 
 
-def test_dates_numbers_and_provenance_are_localised(rendered):
+def test_dates_are_localised_and_readers_get_the_disclaimer_not_our_metadata(rendered):
     _, _, out = rendered
     assert "12 Mart 2024" in (out / "digest.tr.md").read_text()
     assert "12. März 2024" in (out / "digest.de.txt").read_text()
     assert "March 12, 2024" in (out / "digest.en.html").read_text()
-    assert "131.346" in (out / "digest.de.md").read_text()  # 123456 + 7890, German grouping
-    english = (out / "digest.en.txt").read_text()
+    for code in ("en", "tr", "ar", "de"):
+        for kind in ("md", "html", "txt"):
+            text = (out / f"digest.{code}.{kind}").read_text()
+            # Model, prompt, endpoint and tokens are the operator's (index.html, manifest).
+            for internal in ("gemma-3-270m-it", "summarize@v003", "127.0.0.1", "131"):
+                assert internal not in text, (code, kind, internal)
+    assert "machine-generated and automatically checked" in (out / "digest.en.txt").read_text()
+
+
+def test_a_colophon_puts_localised_provenance_back(tmp_path: Path) -> None:
+    digest = make_digest().model_copy(update={"colophon": True})
+    write_edition(digest, tmp_path, started=time.monotonic())
+    assert "131.346" in (tmp_path / "digest.de.md").read_text()  # 123456 + 7890, German grouping
+    english = (tmp_path / "digest.en.txt").read_text()
     assert "131,346" in english
     assert "gemma-3-270m-it" in english and "summarize@v003" in english
-    assert "machine-generated and automatically checked" in english
+
+
+def test_the_default_title_is_translated_and_a_configured_one_kept(tmp_path: Path) -> None:
+    digest = make_digest().model_copy(update={"title": None, "titles": {"de": "Morgenlage"}})
+    write_edition(digest, tmp_path, started=time.monotonic())
+    assert (tmp_path / "digest.tr.md").read_text().startswith("# Haber özeti")
+    assert ">موجز الأخبار</h1>" in (tmp_path / "digest.ar.html").read_text()
+    assert (tmp_path / "digest.de.txt").read_text().lstrip().startswith("Morgenlage")
+    assert (tmp_path / "digest.en.md").read_text().startswith("# News digest")
+    manifest = Manifest.load(tmp_path)
+    assert manifest.title == "News digest"
+    assert manifest.titles == {
+        "en": "News digest",
+        "tr": "Haber özeti",
+        "ar": "موجز الأخبار",
+        "de": "Morgenlage",
+    }
 
 
 def test_index_links_every_file_and_shows_provenance(rendered):
@@ -485,8 +521,6 @@ Kaynak: Withheld story
 
 *Özetler makine tarafından üretilir ve otomatik olarak denetlenir. Yine de hata içerebilir; \
 önemli bilgileri özgün haberlerden doğrulayın.*
-
-m tarafından p@v1 istemiyle, e üzerinden oluşturuldu · Kullanılan token: 1.234
 """
 
 

@@ -23,6 +23,7 @@ from digest.config import load_settings
 from digest.delivery.mail import SendOptions, send_edition
 from digest.errors import DeliveryError
 from digest.languages import parse_languages
+from digest.manifest import Manifest
 from digest.models import Digest
 
 PASSWORD = "Hunter2-s3cret-pw"
@@ -161,7 +162,7 @@ def make_edition(folder: Path, title: str = "Morning Brief", langs: str = "en,tr
         endpoint="127.0.0.1",
     )
     folder.mkdir(parents=True)
-    (folder / "manifest.json").write_text(json.dumps(edition.manifest()), encoding="utf-8")
+    Manifest.of(edition, title=title, titles={}).write(folder)
     for info in languages:
         words = GREETING[info.code]
         direction = "rtl" if info.rtl else "ltr"

@@ -19,7 +19,7 @@ CacheOption = Annotated[Path | None, typer.Option("--cache", help="Cache file.")
 def stats(cache: CacheOption = None, config: ConfigOption = None) -> None:
     """Where the cache is, how many answers it holds, by prompt and model."""
     settings = load_settings(flags(cache=cache), config)
-    with Cache(settings.cache_path, warn=notice) as store:
+    with Cache(settings.cache.file, warn=notice) as store:
         info = store.stats()
     print(f"cache: {info.path}\nentries: {info.entries}\nsize: {info.bytes} bytes")
     for prompt, count in sorted(info.by_prompt.items()):
@@ -36,8 +36,8 @@ def clear(
 ) -> None:
     """Delete every cached answer (the next run pays for all of them again)."""
     settings = load_settings(flags(cache=cache), config)
-    if not yes and not typer.confirm(f"Delete every answer in {settings.cache_path}?"):
+    if not yes and not typer.confirm(f"Delete every answer in {settings.cache.file}?"):
         raise typer.Exit(1)
-    with Cache(settings.cache_path, warn=notice) as store:
+    with Cache(settings.cache.file, warn=notice) as store:
         removed = store.clear()
-    print(f"removed {removed} cached answer(s) from {settings.cache_path}")
+    print(f"removed {removed} cached answer(s) from {settings.cache.file}")

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 if TYPE_CHECKING:
-    from digest.models import Digest
+    from digest.models import Digest, StoryResult
 
 ConfigOption = Annotated[
     Path | None,
@@ -62,3 +63,26 @@ def outcome_text(digest: Digest, out_dir: Path, extra: str = "") -> str:
 def flags(**values: Any) -> dict[str, Any]:
     """Only the flags the user gave; None means 'not given, let lower layers decide'."""
     return {k: v for k, v in values.items() if v is not None and v is not False}
+
+
+class ProgressBar:
+    """article x language progress on a terminal; silent when stdout is piped."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def start(self, total: int) -> None:
+        if sys.stdout.isatty() and total > 1:
+            self._bar = click.progressbar(length=total, label="summarising", file=sys.stdout)
+            self._bar.__enter__()
+
+    def advance(self, _result: StoryResult) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)

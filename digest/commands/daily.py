@@ -13,13 +13,13 @@ from digest.commands.common import (
     ConfigOption,
     ModelFileOption,
     ModelOption,
+    ProgressBar,
     flags,
     notice,
     outcome_text,
     report_withheld,
 )
-from digest.commands.run import ProgressBar
-from digest.config import SourceConfig, find_config_file, load_settings
+from digest.config import SourceConfig, load_settings
 from digest.errors import UsageError
 
 if TYPE_CHECKING:  # feeds, httpx, openai & co: imported when an edition starts, not for --help
@@ -114,17 +114,13 @@ def daily(
     extra = [SourceConfig(feed=f) for f in feed or []]
     extra += [SourceConfig(urls=list(url))] if url else []
     extra += [SourceConfig(folder=f) for f in folder or []]
-    from digest.daily import resolve_source_paths, run_daily
+    from digest.daily import run_daily
 
-    # Only the config file carries [[sources]] (no env var or flag sets them).
-    config_file = find_config_file(config)
-    configured = settings.sources
-    if config_file is not None:
-        configured = resolve_source_paths(configured, config_file.parent)
     with ProgressBar() as bar:
         outcome = run_daily(
             settings,
-            [*configured, *extra],
+            # [[sources]] come only from the config file, resolved against its folder.
+            [*settings.daily.sources, *extra],
             edition_date=_parse_date(edition_date),
             batch=batch,
             notice=notice,

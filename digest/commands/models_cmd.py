@@ -40,13 +40,13 @@ def models(
     from digest.llm.local import BUNDLED
 
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
-    print(f"endpoint: {settings.endpoint_label()}")
+    print(f"endpoint: {settings.endpoint.label()}")
     print(
         "bundled local models: "
         + ", ".join(m.name for m in BUNDLED)
         + f" (default {BUNDLED[0].name})"
     )
-    with open_endpoint(settings, notice) as llm:
+    with open_endpoint(settings.endpoint, notice) as llm:
         print(f"model: {llm.model}")
         client = llm.client
         try:
@@ -56,6 +56,6 @@ def models(
             print(f"listed models: unavailable ({type(exc).__name__})")
         mode, error = probe_structured_mode(client, llm.model)
     if mode is None:
-        raise EndpointError(f"the endpoint {settings.endpoint_label()} does not answer: {error}")
+        raise EndpointError(f"the endpoint {settings.endpoint.label()} does not answer: {error}")
     print(f"answers: yes; structured output: {mode}")
     raise typer.Exit(0)

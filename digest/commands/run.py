@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 
 from digest.commands.common import (
@@ -14,6 +13,7 @@ from digest.commands.common import (
     ConfigOption,
     ModelFileOption,
     ModelOption,
+    ProgressBar,
     flags,
     notice,
     outcome_text,
@@ -22,8 +22,7 @@ from digest.commands.common import (
 from digest.config import load_settings
 
 if TYPE_CHECKING:  # the pipeline pulls in openai & co: imported when a run starts, not for --help
-    from digest.models import StoryResult
-    from digest.pipeline import RunOutcome
+    from digest.edition import EditionOutcome
 
 EXAMPLES = """Examples:
 
@@ -106,30 +105,7 @@ def run(
     raise typer.Exit(int(outcome.exit_code))
 
 
-class ProgressBar:
-    """article x language progress on a terminal; silent when stdout is piped."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def start(self, total: int) -> None:
-        if sys.stdout.isatty() and total > 1:
-            self._bar = click.progressbar(length=total, label="summarising", file=sys.stdout)
-            self._bar.__enter__()
-
-    def advance(self, _result: StoryResult) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-
-def print_summary(outcome: RunOutcome) -> None:
+def print_summary(outcome: EditionOutcome) -> None:
     digest = outcome.digest
     report_withheld(digest)
     print(

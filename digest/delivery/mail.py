@@ -16,13 +16,10 @@ already sent this edition in that language unless ``resend`` is set.
 from __future__ import annotations
 
 import email.policy
-import json
 import re
-import smtplib
-import ssl
 import string
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -30,10 +27,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 from babel.dates import format_date
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from digest.config import Settings, SmtpSettings
+from digest.config import Settings
+from digest.delivery.smtp import (
+    Connection,
+    Permanent,
+    SmtpFactory,
+    Temporary,
+    open_connection,
+)
 from digest.delivery.subscribers import (
     Job,
     LogEntry,
@@ -45,14 +49,11 @@ from digest.delivery.subscribers import (
     plan,
     recipients_from_addresses,
 )
-from digest.errors import DeliveryError, ExitCode, InputError, UsageError
+from digest.errors import DeliveryError, ExitCode, UsageError, file_error
 from digest.fsutil import write_atomic
+from digest.manifest import Manifest
 from digest.models import LanguageInfo, safe_url
 
-SmtpFactory = Callable[[], smtplib.SMTP]
-"""Returns a connected client, TLS and login done; raises OSError / SMTPException."""
-
-DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 SUBJECT_FIELDS = ("title", "date", "lang", "language", "name")
 UNSUBSCRIBE_FIELDS = ("email", "lang")
 SEND_LOG = "send-log.jsonl"
@@ -61,46 +62,27 @@ SEND_LOG = "send-log.jsonl"
 _POLICY = email.policy.SMTP.clone(cte_type="7bit")
 
 
-class Edition(BaseModel):
-    """A rendered edition folder, as far as delivery needs it (from ``manifest.json``)."""
+class EditionFolder:
+    """A rendered edition folder, read through its manifest."""
 
-    folder: Path
-    title: str
-    edition_date: date
-    languages: list[LanguageInfo] = Field(min_length=1)
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest = Manifest.load(folder)
 
     @property
     def key(self) -> str:
-        """Identifies the edition in the send log: a re-render of the same day is the same."""
-        return f"{self.edition_date.isoformat()} {self.title}"
+        return self.manifest.key
 
     def bodies(self, lang: LanguageInfo) -> tuple[str, str]:
         """(text, html) for one language."""
         parts = []
-        for ext in ("txt", "html"):
-            path = self.folder / f"digest.{lang.code}.{ext}"
+        for kind in ("txt", "html"):
+            path = self.folder / Manifest.file_name(lang.code, kind)
             try:
                 parts.append(path.read_text(encoding="utf-8"))
-            except UnicodeDecodeError:
-                raise InputError(f"cannot read {path}: not UTF-8") from None
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise file_error(path, exc) from None
         return parts[0], parts[1]
-
-
-def load_edition(folder: Path) -> Edition:
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        raise InputError(f"{folder} is not a rendered edition (no manifest.json)")
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return Edition.model_validate({**data, "folder": folder})
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        raise InputError(f"cannot read {manifest}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{manifest}: bad manifest ({where}: {first['msg']})") from None
 
 
 class SendOptions(BaseModel):
@@ -200,152 +182,34 @@ def build_message(
     return msg
 
 
-def render_subject(template: str, edition: Edition, lang: LanguageInfo, name: str) -> str:
+def render_subject(template: str, manifest: Manifest, lang: LanguageInfo, name: str) -> str:
     return template.format(
-        title=edition.title,
-        date=format_date(edition.edition_date, format="long", locale=lang.locale),
+        title=manifest.title_for(lang.code),
+        date=format_date(manifest.edition_date, format="long", locale=lang.locale),
         lang=lang.code,
         language=lang.native_name,
         name=name,
     )
 
 
-def smtp_connector(smtp: SmtpSettings) -> SmtpFactory:
-    """The real factory: connect, STARTTLS or implicit TLS, and log in when a user is set."""
-    host = smtp.host or "localhost"
-    port = smtp.port or DEFAULT_PORTS[smtp.security]
-
-    def connect() -> smtplib.SMTP:
-        context = ssl.create_default_context()
-        client: smtplib.SMTP
-        if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(host, port, timeout=smtp.timeout, context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=smtp.timeout)
-        try:
-            if smtp.security == "starttls":
-                client.starttls(context=context)
-            if smtp.user:
-                secret = smtp.password.get_secret_value() if smtp.password else ""
-                client.login(smtp.user, secret)
-        except BaseException:
-            client.close()
-            raise
-        return client
-
-    return connect
-
-
-class _Temporary(Exception):
-    def __init__(self, reason: str, unreachable: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.unreachable = unreachable
-
-
-class _Permanent(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _Connection:
-    """One SMTP connection for the whole batch, reopened when the server drops it."""
-
-    def __init__(self, connect: SmtpFactory, where: str, secret: str | None) -> None:
-        self._connect = connect
-        self._client: smtplib.SMTP | None = None
-        self.where = where
-        self._secret = secret
-
-    def clean(self, text: str) -> str:
-        """One line, bounded, and never the password, whatever a server echoes back."""
-        text = one_line(text)
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text[:200]
-
-    def _reply(self, code: int, message: bytes | str) -> str:
-        raw = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-        return self.clean(f"{code} {raw}")
-
-    def _connect_once(self) -> smtplib.SMTP:
-        try:
-            return self._connect()
-        except smtplib.SMTPAuthenticationError as exc:
-            reply = self._reply(exc.smtp_code, exc.smtp_error)
-            raise DeliveryError(f"SMTP server {self.where} refused the login: {reply}") from None
-
-    def open(self) -> None:
-        try:
-            self._client = self._connect_once()
-        except OSError as exc:
-            reason = self.clean(str(exc))
-            raise DeliveryError(f"cannot connect to SMTP server {self.where}: {reason}") from None
-
-    def send(self, msg: EmailMessage, sender: str, rcpt: str) -> None:
-        if self._client is None:
-            try:
-                self._client = self._connect_once()
-            except OSError as exc:
-                raise _Temporary(self.clean(str(exc)), unreachable=True) from None
-        client = self._client
-        try:
-            client.send_message(msg, from_addr=sender, to_addrs=[rcpt])
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            raise self._outcome(code, reply) from None
-        except smtplib.SMTPResponseException as exc:
-            raise self._outcome(exc.smtp_code, exc.smtp_error) from None
-        except smtplib.SMTPServerDisconnected as exc:
-            self.drop()
-            raise _Temporary(f"connection lost: {self.clean(str(exc))}") from None
-        except smtplib.SMTPException as exc:
-            raise _Permanent(self.clean(str(exc))) from None
-        except OSError as exc:
-            self.drop()
-            raise _Temporary(f"connection lost: {self.clean(str(exc))}") from None
-        finally:
-            if client.sock is None:  # smtplib closed it itself (a 421 reply, a drop)
-                self._client = None
-
-    def _outcome(self, code: int, reply: bytes | str) -> Exception:
-        reason = self._reply(code, reply)
-        return _Temporary(reason) if 400 <= code < 500 else _Permanent(reason)
-
-    def drop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        self._client = None
-
-    def close(self) -> None:
-        if self._client is None:
-            return
-        try:
-            self._client.quit()
-        except OSError:
-            pass
-        self.drop()
-
-
-def _sender(settings: Settings, edition: Edition) -> Address:
+def _sender(settings: Settings, edition: EditionFolder) -> Address:
     if not settings.smtp.from_addr:
         raise UsageError("no sender address: use --from, DIGEST_FROM or 'from' under [smtp]")
     try:
         name, spec = parse_address(settings.smtp.from_addr)
     except ValueError as exc:
         raise UsageError(f"sender address {settings.smtp.from_addr!r}: {exc}") from None
-    return Address(display_name=name or one_line(edition.title), addr_spec=spec)
+    return Address(display_name=name or one_line(edition.manifest.title), addr_spec=spec)
 
 
 class _Composer:
     """Builds the message for one job; everything is validated before the first one."""
 
-    def __init__(self, edition: Edition, settings: Settings, jobs: list[Job]) -> None:
+    def __init__(self, edition: EditionFolder, settings: Settings, jobs: list[Job]) -> None:
         self.edition = edition
         self.sender = _sender(settings, edition)
-        self.subject = settings.subject
-        self.unsubscribe = settings.unsubscribe_url
+        self.subject = settings.mail.subject
+        self.unsubscribe = settings.mail.unsubscribe_url
         check_template(self.subject, SUBJECT_FIELDS, "subject")
         if self.unsubscribe:
             check_template(self.unsubscribe, UNSUBSCRIBE_FIELDS, "unsubscribe_url")
@@ -361,7 +225,9 @@ class _Composer:
             sender=self.sender,
             recipient=job.recipient,
             lang=job.lang,
-            subject=render_subject(self.subject, self.edition, job.lang, job.recipient.name),
+            subject=render_subject(
+                self.subject, self.edition.manifest, job.lang, job.recipient.name
+            ),
             text=text,
             html=html,
             unsubscribe_url=link or None,
@@ -392,7 +258,7 @@ def send_edition(
     ``connect`` replaces the SMTP factory built from ``settings.smtp`` (tests, other
     transports). Every input is validated before the first message leaves.
     """
-    edition = load_edition(options.folder)
+    edition = EditionFolder(options.folder)
     if bool(options.to) == bool(options.subscribers):
         raise UsageError("give either --to ADDR (repeatable) or --subscribers FILE.csv")
     recipients = (
@@ -400,7 +266,7 @@ def send_edition(
         if options.subscribers
         else recipients_from_addresses(options.to)
     )
-    jobs, warnings = plan(edition.languages, recipients, options.languages)
+    jobs, warnings = plan(edition.manifest.languages, recipients, options.languages)
     composer = _Composer(edition, settings, jobs)
     log = SendLog(options.folder / SEND_LOG)
     done = {} if options.resend else log.sent(edition.key)
@@ -425,24 +291,16 @@ def send_edition(
         if connect is None and not settings.smtp.host:
             raise UsageError("no SMTP server: use --smtp-host, DIGEST_SMTP_HOST or [smtp] host")
         _deliver(
-            pending, composer, log, _connection(settings.smtp, connect), options, clock, report
+            pending, composer, log, open_connection(settings.smtp, connect), options, clock, report
         )
     return report
-
-
-def _connection(smtp: SmtpSettings, connect: SmtpFactory | None) -> _Connection:
-    port = smtp.port or DEFAULT_PORTS[smtp.security]
-    secret = smtp.password.get_secret_value() if smtp.password else None
-    return _Connection(
-        connect or smtp_connector(smtp), f"{smtp.host or 'localhost'}:{port}", secret
-    )
 
 
 def _deliver(
     pending: list[Job],
     composer: _Composer,
     log: SendLog,
-    smtp: _Connection,
+    smtp: Connection,
     options: SendOptions,
     clock: Callable[[], datetime],
     report: SendReport,
@@ -450,7 +308,7 @@ def _deliver(
     retrying = Retrying(
         stop=stop_after_attempt(options.attempts),
         wait=wait_exponential(multiplier=options.retry_wait, max=30),
-        retry=retry_if_exception_type(_Temporary),
+        retry=retry_if_exception_type(Temporary),
         reraise=True,
     )
     smtp.open()
@@ -459,7 +317,7 @@ def _deliver(
             msg = composer.message(job, clock())
             try:
                 retrying(smtp.send, msg, composer.sender.addr_spec, job.recipient.email)
-            except _Temporary as exc:
+            except Temporary as exc:
                 if exc.unreachable:
                     raise DeliveryError(
                         f"lost the SMTP server {smtp.where} after sending {len(report.sent)}: "
@@ -467,7 +325,7 @@ def _deliver(
                     ) from None
                 tries = f"gave up after {options.attempts} tries"
                 report.failed.append(_failure(job, f"{exc.reason} ({tries})"))
-            except _Permanent as exc:
+            except Permanent as exc:
                 report.failed.append(_failure(job, exc.reason))
             else:
                 message_id = str(msg["Message-ID"])

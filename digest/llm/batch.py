@@ -1,36 +1,38 @@
 """The day's uncached summaries through the OpenAI Batch API (about half the price, slower).
 
-One batch per run: every article x language the cache cannot answer becomes one JSONL
-line whose body is exactly what the direct call would send, with the custom_id
-``<article id>:<lang>:<prompt name@version>``. The batch id is saved (atomically) in a
-state file *before* polling, so an interrupted run resumes that batch instead of paying
-for a new one. Each answer is parsed and gated like a direct answer and, if it passes,
-stored in the same cache under the same key; the caller then runs the ordinary direct
-pass, which finds those answers in the cache and asks directly for everything else
-(failed lines, answers that failed parsing or checks, an expired batch's rest). An
-endpoint without the Files/Batches API (HTTP 404) means: direct calls, with one note.
+One batch per run: every task the cache cannot answer (``Summarizer.pending``) becomes one
+JSONL line whose body is exactly what the direct call would send, named by the task's
+``custom_id``. The batch id is saved (atomically) in a state file *before* polling, so an
+interrupted run resumes that batch instead of paying for a new one. Each answer goes back
+through ``Summarizer.accept`` (parsed, checked and cached like a direct answer); the caller
+then runs the ordinary direct pass, which finds those answers in the cache and asks
+directly for everything else (failed lines, answers that failed parsing or checks, an
+expired batch's rest). An endpoint without the Files/Batches API means: direct calls, with
+one note. The Batch API itself is reached only through the LLM client (``BatchAPI``).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import openai
 from pydantic import BaseModel, ValidationError
 
-from digest.checks import passed
 from digest.fsutil import write_json_atomic
-from digest.llm.ask import AnswerFault, parse_answer
-from digest.models import Article, LanguageInfo, StoryResult, Summary, Usage
-from digest.prompts import PromptSpec
-from digest.summarize import Summarizer
+from digest.llm.client import (
+    BatchAPI,
+    BatchInfo,
+    BatchPollError,
+    BatchUnavailable,
+    Completion,
+    LLMClient,
+)
+from digest.models import Usage
+from digest.summarize import Summarizer, Task
 
 Notice = Callable[[str], None]
 BATCH_URL: Final = "/v1/chat/completions"
@@ -58,26 +60,10 @@ class BatchOutcome(BaseModel):
     unused_usage: Usage = Usage()  # tokens paid for answers that could not be used
 
 
-@dataclass(frozen=True)
-class _Task:
-    custom_id: str
-    key: str
-    article: Article
-    lang: LanguageInfo
-
-
-class _Unavailable(Exception):
-    """No (usable) batch this run: everything goes through direct calls."""
-
-
-def custom_id(article_id: str, lang: str, spec: PromptSpec) -> str:
-    return f"{article_id}:{lang}:{spec.ref}"
-
-
 class BatchRunner:
     def __init__(
         self,
-        client: openai.OpenAI,
+        llm: LLMClient,
         summarizer: Summarizer,
         *,
         state_path: Path,
@@ -87,7 +73,8 @@ class BatchRunner:
         max_delay: float = 60.0,
         max_wait: float = 25 * 3600.0,  # past OpenAI's 24 h window the batch has expired anyway
     ) -> None:
-        self.client = client
+        self.llm = llm
+        self.api: BatchAPI = llm.batches()
         self.summarizer = summarizer
         self.state_path = state_path
         self.notice = notice
@@ -97,12 +84,10 @@ class BatchRunner:
         self.max_wait = max_wait
 
     # --- the whole run ----------------------------------------------------------------
-    def run(
-        self, articles: list[Article], languages: list[LanguageInfo], spec: PromptSpec
-    ) -> BatchOutcome:
+    def run(self, pending: list[Task], prompt: str) -> BatchOutcome:
         """Puts every usable batch answer into the cache; never raises for batch trouble."""
-        tasks = {t.custom_id: t for t in self._pending(articles, languages, spec)}
-        state = self._load_state(spec)
+        tasks = {t.custom_id: t for t in pending}
+        state = self._load_state(prompt)
         if state is None and not tasks:
             return BatchOutcome()
         if state is not None and not tasks.keys() & set(state.custom_ids):
@@ -113,97 +98,65 @@ class BatchRunner:
                 return BatchOutcome()
         try:
             if state is None:
-                state = self._submit(list(tasks.values()), spec)
+                state = self._submit(list(tasks.values()), prompt)
             else:
                 self.notice(f"resuming batch {state.batch_id} from an earlier run")
             batch = self._wait(state.batch_id)
-            return self._collect(batch, state, tasks, spec)
-        except _Unavailable as exc:
+            return self._collect(batch, state, tasks)
+        except BatchUnavailable as exc:
             self.notice(f"{exc}; using direct calls")
             return BatchOutcome(batch_id=state.batch_id if state else None)
 
-    def _pending(
-        self, articles: list[Article], languages: list[LanguageInfo], spec: PromptSpec
-    ) -> list[_Task]:
-        tasks = []
-        summarizer = self.summarizer
-        for article in articles:
-            for lang in languages:
-                key = summarizer.key("summary", article.id, lang, spec)
-                cached = summarizer.cache.get(key)
-                if cached is None or (
-                    summarizer.retry_withheld and cached.get("status") == "withheld"
-                ):
-                    tasks.append(_Task(custom_id(article.id, lang.code, spec), key, article, lang))
-        return tasks
-
     # --- submit -----------------------------------------------------------------------
-    def _submit(self, tasks: list[_Task], spec: PromptSpec) -> BatchState:
-        llm = self.summarizer.llm
-        lines = []
-        for task in tasks:
-            messages = spec.render(article=task.article, language=task.lang, fence=task.article.id)
-            line = {
-                "custom_id": task.custom_id,
-                "method": "POST",
-                "url": BATCH_URL,
-                "body": llm.request_body(messages, spec),
-            }
-            lines.append(json.dumps(line, ensure_ascii=False))
+    def _submit(self, tasks: list[Task], prompt: str) -> BatchState:
+        llm = self.llm
+        lines = [
+            json.dumps(
+                {
+                    "custom_id": task.custom_id,
+                    "method": "POST",
+                    "url": BATCH_URL,
+                    "body": llm.request_body(task.messages(), task.spec),
+                },
+                ensure_ascii=False,
+            )
+            for task in tasks
+        ]
         data = ("\n".join(lines) + "\n").encode("utf-8")
-        try:
-            upload = self.client.files.create(
-                file=("digest-batch.jsonl", io.BytesIO(data), "application/jsonl"),
-                purpose="batch",
-            )
-            batch = self.client.batches.create(
-                input_file_id=upload.id,
-                endpoint=BATCH_URL,
-                completion_window="24h",
-                metadata={"created_by": "digest daily"},
-            )
-        except openai.NotFoundError:
-            raise _Unavailable(
-                f"the endpoint {llm.endpoint} has no Batch API (HTTP 404 on /v1/files or "
-                "/v1/batches)"
-            ) from None
-        except openai.APIStatusError as exc:
-            raise _Unavailable(f"the batch was refused (HTTP {exc.status_code})") from None
-        except openai.APIConnectionError:
-            raise _Unavailable(f"cannot reach {llm.endpoint} to submit a batch") from None
+        batch_id, file_id = self.api.submit(data, BATCH_URL, {"created_by": "digest daily"})
         state = BatchState(
-            batch_id=batch.id,
-            input_file_id=upload.id,
+            batch_id=batch_id,
+            input_file_id=file_id,
             endpoint=llm.endpoint,
             model=llm.model,
-            prompt=spec.ref,
+            prompt=prompt,
             custom_ids=[t.custom_id for t in tasks],
             created_at=datetime.now(UTC).replace(microsecond=0),
         )
         # Saved before the first poll: from here on a re-run must resume, not pay again.
         write_json_atomic(self.state_path, state.model_dump(mode="json"))
         self.notice(
-            f"submitted batch {batch.id} with {len(tasks)} request(s); waiting for it "
+            f"submitted batch {batch_id} with {len(tasks)} request(s); waiting for it "
             "(an interrupted run resumes this batch)"
         )
         return state
 
     # --- wait -------------------------------------------------------------------------
-    def _wait(self, batch_id: str) -> Any:
+    def _wait(self, batch_id: str) -> BatchInfo:
         delay, waited, errors, last_status = self.first_delay, 0.0, 0, ""
         while True:
+            batch: BatchInfo | None = None
             try:
-                batch = self.client.batches.retrieve(batch_id)
+                batch = self.api.retrieve(batch_id)
                 errors = 0
-            except openai.NotFoundError:
+            except BatchUnavailable:
                 self._forget()
-                raise _Unavailable(f"batch {batch_id} is unknown to the endpoint") from None
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                raise
+            except BatchPollError as exc:
                 errors += 1
                 if errors >= MAX_POLL_ERRORS:
                     # The state file stays: a later run can still collect this batch.
-                    raise _Unavailable(f"cannot check batch {batch_id} ({exc})") from None
-                batch = None
+                    raise BatchUnavailable(str(exc)) from None
             if batch is not None:
                 if batch.status in TERMINAL:
                     return batch
@@ -212,22 +165,17 @@ class BatchRunner:
                     self.notice(f"batch {batch_id}: {batch.status}")
             if waited >= self.max_wait:
                 self._cancel(batch_id)
-                raise _Unavailable(f"batch {batch_id} did not finish in {waited / 3600:.0f} h")
+                raise BatchUnavailable(f"batch {batch_id} did not finish in {waited / 3600:.0f} h")
             self.sleep(delay)
             waited += delay
             delay = min(delay * 2, self.max_delay)
 
     def _cancel(self, batch_id: str) -> None:
-        try:
-            self.client.batches.cancel(batch_id)
-        except openai.OpenAIError:
-            pass  # it expires on its own; we only try not to pay for answers we won't use
+        self.api.cancel(batch_id)
         self._forget()
 
     # --- collect ----------------------------------------------------------------------
-    def _collect(
-        self, batch: Any, state: BatchState, tasks: dict[str, _Task], spec: PromptSpec
-    ) -> BatchOutcome:
+    def _collect(self, batch: BatchInfo, state: BatchState, tasks: dict[str, Task]) -> BatchOutcome:
         records = self._lines(batch.output_file_id) + self._lines(batch.error_file_id)
         answered: list[str] = []
         problems: dict[str, str] = {}
@@ -236,7 +184,7 @@ class BatchRunner:
             task = tasks.get(str(record.get("custom_id")))
             if task is None or task.custom_id in answered:
                 continue
-            problem, usage = self._accept(task, record, spec)
+            problem, usage = self._accept(task, record)
             if problem is None:
                 answered.append(task.custom_id)
             else:
@@ -267,23 +215,12 @@ class BatchRunner:
         if not file_id:
             return []
         try:
-            text = self.client.files.content(file_id).text
-        except openai.OpenAIError as exc:
-            self.notice(f"cannot download batch file {file_id} ({type(exc).__name__})")
+            return self.api.lines(file_id)
+        except BatchPollError as exc:
+            self.notice(str(exc))
             return []
-        records = []
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
 
-    def _accept(
-        self, task: _Task, record: dict[str, Any], spec: PromptSpec
-    ) -> tuple[str | None, Usage]:
+    def _accept(self, task: Task, record: dict[str, Any]) -> tuple[str | None, Usage]:
         """(None, usage) if the answer was stored; else (why not, tokens wasted)."""
         error = record.get("error")
         response = record.get("response")
@@ -296,55 +233,22 @@ class BatchRunner:
             choice = body["choices"][0]
             message = choice["message"]
             raw_usage = body.get("usage") or {}
-            usage = Usage(
-                calls=1,
-                prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
-                completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+            completion = Completion(
+                content=str(message.get("content") or ""),
+                finish_reason=choice.get("finish_reason"),
+                refusal=message.get("refusal"),
+                usage=Usage(
+                    calls=1,
+                    prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
+                    completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+                ),
             )
-        except (KeyError, IndexError, TypeError, ValueError, ValidationError):
+        except (KeyError, IndexError, TypeError, ValueError, ValidationError, AttributeError):
             return "not a chat completion", Usage()
-        budget = self.summarizer.budget
-        budget.charge(usage.prompt_tokens, usage.completion_tokens)
-        usage.cost = budget.cost_of(usage.prompt_tokens, usage.completion_tokens)
-        try:
-            value = parse_answer(
-                str(message.get("content") or ""),
-                choice.get("finish_reason"),
-                message.get("refusal"),
-                spec.schema_model,
-            )
-        except AnswerFault as fault:
-            return fault.reason.split(" (")[0], usage
-        assert isinstance(value, Summary)
-        article, lang = task.article, task.lang
-        checks = self.summarizer.gate.check(
-            value.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
-        )
-        if not passed(checks):
-            return "failed checks", usage
-        result = StoryResult(
-            article_id=article.id,
-            lang=lang.code,
-            status="published",
-            summary=value,
-            checks=checks,
-            attempts=1,
-            usage=usage,
-        )
-        llm = self.summarizer.llm
-        self.summarizer.cache.put(
-            task.key,
-            result.model_dump(mode="json"),
-            kind="summary",
-            article=article.id,
-            lang=lang.code,
-            prompt=spec.ref,
-            model=llm.model,
-        )
-        return None, usage
+        return self.summarizer.accept(task, completion)
 
     # --- state file -------------------------------------------------------------------
-    def _load_state(self, spec: PromptSpec) -> BatchState | None:
+    def _load_state(self, prompt: str) -> BatchState | None:
         if not self.state_path.exists():
             return None
         try:
@@ -353,8 +257,8 @@ class BatchRunner:
             self.notice(f"ignoring unreadable batch state {self.state_path}")
             self._forget()
             return None
-        llm = self.summarizer.llm
-        if (state.endpoint, state.model, state.prompt) != (llm.endpoint, llm.model, spec.ref):
+        llm = self.llm
+        if (state.endpoint, state.model, state.prompt) != (llm.endpoint, llm.model, prompt):
             self.notice(
                 f"ignoring batch {state.batch_id} from an earlier run: it was made for "
                 f"{state.model} at {state.endpoint} with {state.prompt}"

@@ -12,6 +12,8 @@ Who retries what (so retries never multiply):
 from __future__ import annotations
 
 import enum
+import io
+import json
 import random
 import threading
 import time
@@ -146,6 +148,9 @@ class LLMClient:
     @property
     def client(self) -> openai.OpenAI:
         return self._client
+
+    def batches(self) -> BatchAPI:
+        return BatchAPI(self._client, self.endpoint)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -314,8 +319,6 @@ class LLMClient:
         if mode in (StructuredMode.JSON_SCHEMA, StructuredMode.JSON_OBJECT_SCHEMA):
             return messages
         # Without server-side schemas the model only has our words to go by.
-        import json
-
         note = (
             "\n\nReply with JSON only (no code fences), matching this JSON schema:\n"
             + json.dumps(wire_schema(spec.schema_model), ensure_ascii=False)
@@ -341,6 +344,93 @@ class LLMClient:
             + (f" ({message})" if message else "")
             + (f"; {hint}" if hint else "")
         )
+
+
+class BatchUnavailable(Exception):
+    """No usable Batch API for this run (none at the endpoint, refused, unreachable)."""
+
+
+class BatchInfo(BaseModel):
+    id: str
+    status: str
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+
+class BatchAPI:
+    """The OpenAI Batch API (Files + Batches) as the batch runner needs it. Every openai
+    error becomes ``BatchUnavailable`` (the run goes on with direct calls) or, while
+    polling, ``BatchPollError`` (try again later)."""
+
+    def __init__(self, client: openai.OpenAI, endpoint: str) -> None:
+        self._client = client
+        self.endpoint = endpoint
+
+    def submit(self, jsonl: bytes, url: str, metadata: dict[str, str]) -> tuple[str, str]:
+        """(batch id, input file id) of a new batch over these JSONL lines."""
+        try:
+            upload = self._client.files.create(
+                file=("digest-batch.jsonl", io.BytesIO(jsonl), "application/jsonl"),
+                purpose="batch",
+            )
+            batch = self._client.batches.create(
+                input_file_id=upload.id,
+                endpoint=url,  # type: ignore[arg-type]
+                completion_window="24h",
+                metadata=metadata,
+            )
+        except openai.NotFoundError:
+            raise BatchUnavailable(
+                f"the endpoint {self.endpoint} has no Batch API (HTTP 404 on /v1/files or "
+                "/v1/batches)"
+            ) from None
+        except openai.APIStatusError as exc:
+            raise BatchUnavailable(f"the batch was refused (HTTP {exc.status_code})") from None
+        except openai.APIConnectionError:
+            raise BatchUnavailable(f"cannot reach {self.endpoint} to submit a batch") from None
+        return batch.id, upload.id
+
+    def retrieve(self, batch_id: str) -> BatchInfo:
+        try:
+            batch = self._client.batches.retrieve(batch_id)
+        except openai.NotFoundError:
+            raise BatchUnavailable(f"batch {batch_id} is unknown to the endpoint") from None
+        except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            raise BatchPollError(f"cannot check batch {batch_id} ({type(exc).__name__})") from None
+        return BatchInfo(
+            id=batch.id,
+            status=batch.status,
+            output_file_id=batch.output_file_id,
+            error_file_id=batch.error_file_id,
+        )
+
+    def lines(self, file_id: str) -> list[dict[str, Any]]:
+        """The JSON objects of a batch output (or error) file; unreadable lines are skipped."""
+        try:
+            text = self._client.files.content(file_id).text
+        except openai.OpenAIError as exc:
+            raise BatchPollError(
+                f"cannot download batch file {file_id} ({type(exc).__name__})"
+            ) from None
+        records = []
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def cancel(self, batch_id: str) -> None:
+        try:
+            self._client.batches.cancel(batch_id)
+        except openai.OpenAIError:
+            pass  # it expires on its own; we only try not to pay for answers we won't use
+
+
+class BatchPollError(Exception):
+    """A passing failure while polling or downloading; the batch may still finish."""
 
 
 def _error_message(exc: openai.APIStatusError) -> str:

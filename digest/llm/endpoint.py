@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from digest.config import Settings
+from digest.config import DEFAULT_MODEL, EndpointSettings
 from digest.llm.client import LLMClient, RetryPolicy, StructuredMode, Throttle, make_openai_client
 from digest.llm.local import LocalServer, resolve_model
 
@@ -15,14 +15,14 @@ SWITCH_HINT = (
 )
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
+def retry_policy(settings: EndpointSettings) -> RetryPolicy:
     return RetryPolicy(attempts=settings.retries, max_seconds=settings.retry_max_seconds)
 
 
 @contextmanager
-def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator[LLMClient]:
+def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> Iterator[LLMClient]:
     """Yields the client; a local server (if any) lives exactly as long as the block."""
-    secrets = (settings.api_key.get_secret_value(),) if settings.api_key else ()
+    secrets = settings.secrets()
     if settings.uses_local_model:
         model_path, chat_format = resolve_model(settings.model_file, settings.model)
         notice(
@@ -40,7 +40,7 @@ def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator
             yield LLMClient(
                 client,
                 model=f"local/{model_path.stem}",
-                endpoint=settings.endpoint_label(),
+                endpoint=settings.label(),
                 policy=retry_policy(settings),
                 throttle=Throttle(),
                 # llama.cpp's server takes a schema only through json_object (grammar).
@@ -49,8 +49,8 @@ def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator
                 max_concurrency=1,
             )
         return
-    model = settings.model or "gpt-4o-mini"
-    notice(f"using endpoint {settings.endpoint_label()} with model {model}")
+    model = settings.model or DEFAULT_MODEL
+    notice(f"using endpoint {settings.label()} with model {model}")
     client = make_openai_client(
         settings.base_url,
         settings.api_key.get_secret_value() if settings.api_key else None,
@@ -59,7 +59,7 @@ def open_endpoint(settings: Settings, notice: Callable[[str], None]) -> Iterator
     yield LLMClient(
         client,
         model=model,
-        endpoint=settings.endpoint_label(),
+        endpoint=settings.label(),
         policy=retry_policy(settings),
         throttle=Throttle(),
         secrets=secrets,

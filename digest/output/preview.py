@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import re
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import date, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,69 +24,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
-from pydantic import BaseModel, ValidationError
 
 from digest.errors import UsageError
-from digest.models import Check, LanguageInfo, Usage
+from digest.manifest import MANIFEST, Manifest
+from digest.models import Check
 from digest.resources import data_dir
 
-MANIFEST = "manifest.json"
 # Route -> (file extension, content type). Markdown is shown as text: it is untrusted.
 KINDS = {
     "email": ("html", "text/html; charset=utf-8"),
     "text": ("txt", "text/plain; charset=utf-8"),
     "md": ("md", "text/plain; charset=utf-8"),
 }
-# A manifest is data from disk: a code that is not a plain BCP-47 tag never names a file.
-_SAFE_CODE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 _WATCHED = re.compile(r"^(?:manifest\.json|index\.html|digest\.[A-Za-z0-9-]+\.(?:html|md|txt))$")
 _COMPARE_WIDTHS = range(240, 1601)
 _EMAIL_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
-
-
-class ManifestArticle(BaseModel):
-    id: str
-    title: str
-
-
-class ManifestResult(BaseModel):
-    """A story result (article_id set) or a brief result, without the summary itself: an
-    older manifest stays viewable when the Summary rules are tightened later."""
-
-    article_id: str = ""
-    lang: str
-    status: str
-    checks: list[Check] = []
-    reason: str | None = None
-    attempts: int = 0
-    usage: Usage = Usage()
-    cached: bool = False
-
-
-class PreviewManifest(BaseModel):
-    """The part of ``Digest.manifest()`` the preview shows; unknown keys are ignored."""
-
-    title: str
-    edition_date: date
-    generated_at: datetime
-    languages: list[LanguageInfo]
-    articles: list[ManifestArticle] = []
-    results: list[ManifestResult] = []
-    briefs: list[ManifestResult] = []
-    prompt: str
-    model: str
-    endpoint: str
-    structured_mode: str = ""
-    usage: Usage = Usage()
-    cache_hits: int = 0
-    timings: dict[str, float] = {}
-    warnings: list[str] = []
-
-    def codes(self) -> list[str]:
-        return [lang.code for lang in self.languages if _SAFE_CODE.match(lang.code)]
 
 
 @dataclass(frozen=True)
@@ -103,18 +56,9 @@ class ResultRow:
     cached: bool
 
 
-def load_manifest(folder: Path) -> PreviewManifest:
-    """The edition's manifest, or one UsageError line saying how to make one."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise UsageError(f"no digest in {folder}; run `digest run ... --out {folder}` first")
-    try:
-        return PreviewManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "manifest"
-        raise UsageError(f"{path} is not a digest manifest (bad {where})") from None
+def load_manifest(folder: Path) -> Manifest:
+    """The edition's manifest, or one line saying how to make one (exit 2)."""
+    return Manifest.load(folder)
 
 
 def folder_version(folder: Path) -> str:
@@ -133,7 +77,7 @@ def folder_version(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def result_rows(manifest: PreviewManifest) -> list[ResultRow]:
+def result_rows(manifest: Manifest) -> list[ResultRow]:
     """Every story and brief result, withheld first so problems are seen at once."""
     titles = {a.id: a.title for a in manifest.articles}
     rows = [
@@ -183,7 +127,7 @@ class PreviewPages:
             lstrip_blocks=True,
         )
 
-    def index(self, manifest: PreviewManifest, version: str, nonce: str) -> str:
+    def index(self, manifest: Manifest, version: str, nonce: str) -> str:
         rows = result_rows(manifest)
         counts = {
             code: (
@@ -206,7 +150,7 @@ class PreviewPages:
         )
 
     def compare(
-        self, manifest: PreviewManifest, a: str, b: str, width: int | None, version: str, nonce: str
+        self, manifest: Manifest, a: str, b: str, width: int | None, version: str, nonce: str
     ) -> str:
         names = {lang.code: lang for lang in manifest.languages}
         return self._render(
@@ -301,7 +245,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return
         self._route(parts.path, parse_qs(parts.query), manifest)
 
-    def _route(self, path: str, query: dict[str, list[str]], manifest: PreviewManifest) -> None:
+    def _route(self, path: str, query: dict[str, list[str]], manifest: Manifest) -> None:
         folder = self.server.folder
         codes = manifest.codes()
         kind, _, code = path.lstrip("/").partition("/")

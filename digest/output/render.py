@@ -26,12 +26,22 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from digest.errors import DigestError
 from digest.fsutil import write_atomic, write_json_atomic
+from digest.manifest import FORMATS, Manifest
 from digest.models import Check, Digest, LanguageInfo, safe_url
 from digest.resources import data_dir
 
+ENGLISH = {
+    "code": "en",
+    "base": "en",
+    "locale": "en",
+    "english_name": "English",
+    "native_name": "English",
+    "rtl": False,
+}
 # Gmail clips an HTML body above ~102 KB; stay conservative (decimal kilobytes).
 GMAIL_CLIP_BYTES = 102_000
 STRING_KEYS = (
+    "title",
     "in_brief",
     "key_points",
     "source",
@@ -56,6 +66,8 @@ _LANG_DIR_ATTR = re.compile(r"\s(?:lang|dir)=(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re
 class RenderReport(BaseModel):
     files: list[Path]
     warnings: list[str]
+    title: str  # the edition's title as configured, else the English default
+    titles: dict[str, str]  # per language, as rendered
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class EditionView:
     strings: dict[str, str]
     generated_by: str
     tokens: str
+    colophon: str | None  # for readers only when configured: model, prompt and tokens are ours
     published: int
     withheld: int
     files: dict[str, str]
@@ -236,7 +249,7 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
         ),
         None,
     )
-    title = clean_text(digest.title)
+    title = clean_text(title_for(digest, lang, strings))
     headlines = [s.headline for s in stories if s.published][:_PREHEADER_HEADLINES]
     preheader = " · ".join(headlines) or brief or title
     if len(preheader) > _PREHEADER_CHARS:
@@ -244,6 +257,13 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
     date = format_date(digest.edition_date, format="long", locale=lang.locale)
     usage = digest.usage
     tokens = format_decimal(usage.prompt_tokens + usage.completion_tokens, locale=lang.locale)
+    generated_by = _fill(
+        strings["generated_by"],
+        model=clean_text(digest.model),
+        prompt=clean_text(digest.prompt),
+        endpoint=clean_text(digest.endpoint),
+    )
+    tokens_line = _fill(strings["tokens"], count=tokens)
     return EditionView(
         code=lang.code,
         native_name=lang.native_name,
@@ -259,16 +279,12 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
         brief=brief,
         sections=[SectionView(name, group) for name, group in sections.items()],
         strings=strings,
-        generated_by=_fill(
-            strings["generated_by"],
-            model=clean_text(digest.model),
-            prompt=clean_text(digest.prompt),
-            endpoint=clean_text(digest.endpoint),
-        ),
-        tokens=_fill(strings["tokens"], count=tokens),
+        generated_by=generated_by,
+        tokens=tokens_line,
+        colophon=f"{generated_by} · {tokens_line}" if digest.colophon else None,
         published=sum(s.published for s in stories),
         withheld=sum(not s.published for s in stories),
-        files={kind: f"digest.{lang.code}.{kind}" for kind in ("html", "md", "txt")},
+        files={kind: Manifest.file_name(lang.code, kind) for kind in FORMATS},
     )
 
 
@@ -318,7 +334,7 @@ def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]
     if usage.cost is not None:
         usage_view["cost"] = format_decimal(usage.cost, format="#,##0.0000", locale="en")
     return IndexView(
-        title=clean_text(digest.title),
+        title=clean_text(digest.title or (editions[0].title if editions else "")),
         date=format_date(digest.edition_date, format="long", locale="en"),
         generated_at=digest.generated_at.isoformat(timespec="seconds"),
         model=clean_text(digest.model),
@@ -337,8 +353,16 @@ def _clean_check(check: Check) -> Check:
     return Check(name=clean_text(check.name), status=check.status, detail=clean_text(check.detail))
 
 
+def title_for(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -> str:
+    """A per-language title from config, else the configured title, else the translated
+    default ("News digest", "Haber özeti" ...)."""
+    configured = digest.titles.get(lang.code) or digest.titles.get(lang.base) or digest.title
+    return configured or strings["title"]
+
+
 def render_digest(digest: Digest, out_dir: Path) -> RenderReport:
-    """Write digest.<lang>.{md,html,txt} for every language, index.html and manifest.json."""
+    """Write digest.<lang>.{md,html,txt} for every language and index.html. The manifest
+    is the edition's to write (digest.edition), after everything else."""
     env = make_environment()
     table = load_strings()
     files: list[Path] = []
@@ -357,8 +381,13 @@ def render_digest(digest: Digest, out_dir: Path) -> RenderReport:
         files += [_write(out_dir / edition.files[kind], text) for kind, text in outputs.items()]
     index = build_index(digest, editions, warnings)
     files.append(_write(out_dir / "index.html", _render(env, "index.html.j2", v=index)))
-    files.append(_write(out_dir / "manifest.json", digest.manifest()))
-    return RenderReport(files=files, warnings=warnings)
+    english = strings_for(table, LanguageInfo.model_validate(ENGLISH))
+    return RenderReport(
+        files=files,
+        warnings=warnings,
+        title=clean_text(digest.title or english["title"]),
+        titles={e.code: e.title for e in editions},
+    )
 
 
 def _write(path: Path, data: str | dict[str, object]) -> Path:

@@ -1,0 +1,200 @@
+"""One edition, whoever gathered its articles: summarise it, then write it.
+
+``run`` and ``daily`` differ only in how they gather articles; both end here:
+
+    summarise_edition   endpoint + cache -> (Batch API first, if asked) -> every article x
+                        language, asked, checked, cached -> "in brief" per language
+                        -> one ``Digest``
+    write_edition       Markdown, email HTML and text per language, index.html, extra files
+                        (stories.json), and last of all manifest.json, written once
+
+No printing here: the CLI reports what comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from digest.cache import Cache
+from digest.checks import Gate
+from digest.config import CacheSettings, Settings
+from digest.errors import ExitCode
+from digest.fsutil import write_json_atomic
+from digest.llm.batch import STATE_FILE, BatchOutcome, BatchRunner
+from digest.llm.client import LLMClient
+from digest.llm.endpoint import open_endpoint
+from digest.manifest import Manifest
+from digest.models import Article, Digest, LanguageInfo, StoryResult
+from digest.output.render import render_digest
+from digest.prompts import PromptSpec
+from digest.summarize import Budget, Progress, Summarizer
+
+Notice = Callable[[str], None]
+
+
+class EditionPlan(BaseModel):
+    """What to summarise: the gathered articles, in edition order, and how."""
+
+    articles: list[Article]
+    languages: list[LanguageInfo]
+    prompt: PromptSpec
+    brief: PromptSpec | None = None  # the "in brief" overview (daily), or none
+    edition_date: date
+    batch_state: Path | None = None  # Batch API first (daily --batch), resumable from here
+
+
+class EditionOutcome(BaseModel):
+    digest: Digest
+    out_dir: Path
+    files: list[Path]
+    warnings: list[str]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.PARTIAL if self.digest.withheld_count() else ExitCode.OK
+
+
+def open_cache(settings: CacheSettings, notice: Notice) -> Cache:
+    return Cache(settings.location, warn=notice)
+
+
+def summarise_edition(
+    plan: EditionPlan,
+    settings: Settings,
+    *,
+    notice: Notice = lambda _m: None,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Digest:
+    """Every article in every language, asked (or read from the cache) and checked."""
+    started = time.monotonic()
+    if not plan.articles:
+        return _digest(plan, settings, [], model=settings.endpoint.model or "-", mode="")
+    with (
+        open_endpoint(settings.endpoint, notice) as llm,
+        open_cache(settings.cache, notice) as cache,
+    ):
+        summarizer = Summarizer(
+            llm,
+            cache,
+            Gate(plan.languages),
+            reasks=settings.reasks,
+            budget=Budget.for_model(settings.budget, llm.model),
+            retry_withheld=settings.cache.retry_withheld,
+        )
+        batch = _batch_first(plan, settings, llm, summarizer, notice, sleep)
+        if on_start is not None:
+            on_start(len(plan.articles) * len(plan.languages))
+        concurrency = min(settings.endpoint.concurrency, llm.max_concurrency or 256)
+        results = summarizer.summarize_all(
+            plan.articles, plan.languages, plan.prompt, concurrency=concurrency, progress=progress
+        )
+        results = _paid_by_batch(results, batch, plan.prompt)
+        digest = _digest(plan, settings, results, model=llm.model, mode=str(llm.mode))
+        digest.endpoint = llm.endpoint
+        if plan.brief is not None:
+            digest.briefs = summarizer.brief_all(
+                results,
+                plan.languages,
+                plan.brief,
+                plan.edition_date.isoformat(),
+                concurrency=concurrency,
+            )
+    paid = [r.usage for r in digest.results if not r.cached]
+    paid += [b.usage for b in digest.briefs if not b.cached]
+    digest.usage = sum(paid, batch.unused_usage)
+    digest.batch_id = batch.batch_id
+    digest.cache_hits = sum(r.cached for r in digest.results) + sum(b.cached for b in digest.briefs)
+    digest.timings["summarize"] = round(time.monotonic() - started, 3)
+    return digest
+
+
+def _digest(
+    plan: EditionPlan, settings: Settings, results: list[StoryResult], *, model: str, mode: str
+) -> Digest:
+    return Digest(
+        title=settings.title,
+        titles=settings.titles,
+        colophon=settings.colophon,
+        edition_date=plan.edition_date,
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        languages=plan.languages,
+        articles=plan.articles,
+        results=results,
+        prompt=plan.prompt.ref,
+        model=model,
+        endpoint=settings.endpoint.label(),
+        structured_mode=mode,
+    )
+
+
+def _batch_first(
+    plan: EditionPlan,
+    settings: Settings,
+    llm: LLMClient,
+    summarizer: Summarizer,
+    notice: Notice,
+    sleep: Callable[[float], None],
+) -> BatchOutcome:
+    state = plan.batch_state
+    if state is None:
+        return BatchOutcome()
+    if settings.endpoint.uses_local_model:
+        notice("the embedded local model has no Batch API; using direct calls")
+        return BatchOutcome()
+    if not summarizer.cache.enabled:
+        notice("--batch hands its answers over through the cache, which is off; using direct calls")
+        return BatchOutcome()
+    runner = BatchRunner(llm, summarizer, state_path=state, notice=notice, sleep=sleep)
+    pending = summarizer.pending(plan.articles, plan.languages, plan.prompt)
+    return runner.run(pending, plan.prompt.ref)
+
+
+def _paid_by_batch(
+    results: list[StoryResult], outcome: BatchOutcome, prompt: PromptSpec
+) -> list[StoryResult]:
+    """Batch answers come back through the cache, but they were paid for in this run."""
+    answered = set(outcome.answered)
+    return [
+        r.model_copy(update={"cached": False})
+        if r.cached and f"{r.article_id}:{r.lang}:{prompt.ref}" in answered
+        else r
+        for r in results
+    ]
+
+
+def write_edition(
+    digest: Digest,
+    out_dir: Path,
+    *,
+    started: float,
+    extra: dict[str, object] | None = None,
+) -> EditionOutcome:
+    """Render every language, write ``extra`` JSON files, then the manifest (once, last:
+    a folder with a manifest is a complete edition)."""
+    render_started = time.monotonic()
+    report = render_digest(digest, out_dir)
+    files = list(report.files)
+    for name, data in (extra or {}).items():
+        files.append(write_json_atomic(out_dir / name, data))
+    now = time.monotonic()
+    timings = {**digest.timings, "render": now - render_started, "total": now - started}
+    digest = digest.model_copy(
+        update={
+            "warnings": [*digest.warnings, *report.warnings],
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+        }
+    )
+    manifest = Manifest.of(digest, title=report.title, titles=report.titles)
+    files.append(manifest.write(out_dir))
+    return EditionOutcome(digest=digest, out_dir=out_dir, files=files, warnings=digest.warnings)
+
+
+def batch_state_path(out_dir: Path) -> Path:
+    return out_dir / STATE_FILE

@@ -1,0 +1,138 @@
+"""manifest.json: the edition's record, in one model. The edition writes it once, at the
+end, after every other file; the preview, mail and every later reader load it from here.
+
+It holds what was asked (languages, prompt, model, endpoint), what came back (every result
+with its checks and usage, never the text of a withheld answer), the articles without their
+full text, and the titles as rendered per language. Never a key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from digest.errors import InputError, file_error
+from digest.fsutil import write_json_atomic
+from digest.models import BriefResult, Digest, LanguageInfo, StoryResult, TrimNote, Usage
+
+MANIFEST = "manifest.json"
+FORMATS = ("html", "md", "txt")
+# A manifest is data from disk: a code that is not a plain BCP-47 tag never names a file.
+_SAFE_CODE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+class ArticleRef(BaseModel):
+    """An article as the manifest records it (no full text: the manifest stays small)."""
+
+    id: str
+    title: str
+    url: str | None
+    source: str
+    source_lang: str | None
+    section: str | None
+    published: datetime | None
+    chars: int
+    trimmed: TrimNote | None
+
+
+class Manifest(BaseModel):
+    title: str = Field(description="the edition's title as configured, else the English default")
+    titles: dict[str, str] = Field(default={}, description="language code -> title as rendered")
+    edition_date: date
+    generated_at: datetime
+    languages: list[LanguageInfo] = Field(min_length=1)
+    articles: list[ArticleRef] = []
+    results: list[StoryResult] = []
+    briefs: list[BriefResult] = []
+    prompt: str
+    model: str
+    endpoint: str
+    structured_mode: str = ""
+    usage: Usage = Usage()
+    cache_hits: int = 0
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+
+    @classmethod
+    def of(cls, digest: Digest, *, title: str, titles: dict[str, str]) -> Manifest:
+        """The record of an edition. A withheld answer's text is what the checks refused:
+        it is published nowhere, the manifest included (the cache keeps it, to re-check)."""
+        results = [
+            r if r.status == "published" else r.model_copy(update={"summary": None})
+            for r in digest.results
+        ]
+        briefs = [
+            b if b.status == "published" else b.model_copy(update={"brief": None})
+            for b in digest.briefs
+        ]
+        return cls(
+            title=title,
+            titles=titles,
+            edition_date=digest.edition_date,
+            generated_at=digest.generated_at,
+            languages=digest.languages,
+            articles=[
+                ArticleRef(
+                    id=a.id,
+                    title=a.title,
+                    url=a.url,
+                    source=a.source,
+                    source_lang=a.source_lang,
+                    section=a.section,
+                    published=a.published,
+                    chars=len(a.text),
+                    trimmed=a.trimmed,
+                )
+                for a in digest.articles
+            ],
+            results=results,
+            briefs=briefs,
+            prompt=digest.prompt,
+            model=digest.model,
+            endpoint=digest.endpoint,
+            structured_mode=digest.structured_mode,
+            usage=digest.usage,
+            cache_hits=digest.cache_hits,
+            timings=digest.timings,
+            warnings=digest.warnings,
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest:
+        """The manifest of a rendered edition folder, or one InputError line."""
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise InputError(f"no digest in {folder}; run `digest run ... --out {folder}` first")
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise file_error(path, exc) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"cannot read {path}: not JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "manifest"
+            raise InputError(f"{path} is not a digest manifest (bad {where})") from None
+
+    def write(self, folder: Path) -> Path:
+        return write_json_atomic(folder / MANIFEST, self.model_dump(mode="json"))
+
+    @property
+    def key(self) -> str:
+        """Identifies the edition (the send log's key): a re-render of the same day is the same."""
+        return f"{self.edition_date.isoformat()} {self.title}"
+
+    def codes(self) -> list[str]:
+        """Language codes safe to name files with (every code this program writes)."""
+        return [lang.code for lang in self.languages if _SAFE_CODE.match(lang.code)]
+
+    def title_for(self, code: str) -> str:
+        return self.titles.get(code) or self.title
+
+    @staticmethod
+    def file_name(code: str, kind: str) -> str:
+        """``digest.<code>.<kind>``: the one place the output file names are spelled."""
+        return f"digest.{code}.{kind}"
