@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     articles, langs = (4, 2) if args.quick else (12, 4)
 
-    from openai_server import FakeOpenAI
+    from support.openai_server import FakeOpenAI
 
     rows = []
     with isolated_dirs("cache") as root, FakeOpenAI(latency=args.latency) as fake:

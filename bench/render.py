@@ -34,7 +34,7 @@ GATES = ("empty", "language", "numbers", "entities", "copy", "repetition", "leng
 
 def build_digest(stories: int, langs: int) -> Any:
     from _common import _shift_numbers, seed_articles
-    from openai_server import canned_answer
+    from support.openai_server import canned_answer
 
     from digest.languages import parse_languages
     from digest.models import Article, Check, Digest, StoryResult, Summary, Usage

@@ -77,7 +77,7 @@ def main() -> None:
     help_runs, cached_runs = (3, 2) if args.quick else (10, 5)
     command = digest_command()
 
-    from openai_server import FakeOpenAI
+    from support.openai_server import FakeOpenAI
 
     with isolated_dirs("startup") as root, FakeOpenAI(latency=0.4) as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}

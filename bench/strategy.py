@@ -150,7 +150,7 @@ def plan_article(
     sent: list[list[dict[str, str]]],
 ) -> tuple[dict[str, Plan], int]:
     """The three strategies' plans for one article, and (a)'s shared prompt prefix tokens."""
-    from openai_server import canned_answer
+    from support.openai_server import canned_answer
 
     answer = {
         lang.code: json.dumps(canned_answer("summary", lang.base), ensure_ascii=False)
@@ -194,7 +194,7 @@ def plan_article(
 
 def send_to_fake(batches: list[list[dict[str, str]]]) -> tuple[int, int]:
     """Every prompt through the openai client to the fake: (requests answered, prompt words)."""
-    from openai_server import FakeOpenAI
+    from support.openai_server import FakeOpenAI
 
     from digest.llm.client import make_openai_client
 
@@ -213,7 +213,7 @@ def send_to_fake(batches: list[list[dict[str, str]]]) -> tuple[int, int]:
 
 def fake_gate_rates(articles: list[Article], langs: list[LanguageInfo]) -> dict[str, str]:
     """Gate pass rate of the fake's single-language answers, strategy (a), per language."""
-    from openai_server import canned_answer
+    from support.openai_server import canned_answer
 
     from digest.checks import Gate, passed
     from digest.models import Summary

@@ -33,7 +33,7 @@ HEADERS = [
 def measure(
     root: Path, inputs: list[Path], langs: int, concurrency: int, latency: float
 ) -> list[object]:
-    from openai_server import FakeOpenAI
+    from support.openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=latency) as fake:
         settings = load_settings(

@@ -12,10 +12,22 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openai_server import FakeOpenAI  # noqa: E402
+from support.openai_server import FakeOpenAI  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
+LOCAL_MODEL_OPT_IN = "DIGEST_LOCAL_MODEL_TESTS"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The real embedded-model tests take minutes: CI (CI=true) always runs them, a local
+    ``pytest`` only when DIGEST_LOCAL_MODEL_TESTS=1 (README, Development)."""
+    if os.environ.get("CI") == "true" or os.environ.get(LOCAL_MODEL_OPT_IN) == "1":
+        return
+    skip = pytest.mark.skip(
+        reason=f"slow local-model test: set {LOCAL_MODEL_OPT_IN}=1 (CI runs it)"
+    )
+    for item in items:
+        if "local_model" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_fixtures import STORIES
-from openai_server import FakeOpenAI, requested_kind
+from support.openai_server import FakeOpenAI, requested_kind
+from support.sites import STORIES
 
 from digest.cli import main
 from digest.config import CacheSettings, Settings, SourceConfig, load_settings

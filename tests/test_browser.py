@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.serving import serving
 from test_preview import write_edition
 
 from digest.fsutil import write_atomic
 from digest.output.preview import PreviewServer, make_server
 
 try:
-    from browser import Chromium, find_chromium
+    from support.browser import Chromium, find_chromium
 except ImportError as exc:  # websocket-client is a test extra
     MISSING_CLIENT: str | None = f"websocket-client is not installed ({exc})"
 else:
@@ -92,13 +92,8 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
 
 
 def serve(folder: Path) -> Iterator[PreviewServer]:
-    server = make_server(folder, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(make_server(folder, "127.0.0.1", 0)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import Result, invoke
-from openai_server import FakeOpenAI
+from support.cli import Result, invoke
+from support.openai_server import FakeOpenAI
+from support.paths import REPO, SEED
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 TOPICS = ["ferry", "library", "market", "orchard", "museum", "tramway"]
 
 
@@ -216,7 +215,7 @@ def test_cache_clear_without_yes_asks_and_keeps_on_no(
 def test_withheld_items_are_cached_until_retry_withheld(
     endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from openai_server import Fault
+    from support.openai_server import Fault
 
     endpoint_env.set_default(Fault.wrong_language("en"))
     assert run(capsys, str(SEED), "--lang", "tr").code == 3

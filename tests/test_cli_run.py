@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke
-from openai_server import CANNED, FakeOpenAI, Fault
+from support.cli import invoke
+from support.openai_server import CANNED, FakeOpenAI, Fault
+from support.paths import REPO, SEED
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 KEY = "sk-test-SECRET"
 LANGS = ["en", "tr", "ar", "de"]
 

@@ -1,5 +1,5 @@
 """`digest daily`: feeds, pages and folders in, one dated edition out. Everything is served
-from 127.0.0.1: the news site by ``http_fixtures.Site``, the LLM by ``FakeOpenAI``."""
+from 127.0.0.1: the news site by ``support.sites.Site``, the LLM by ``FakeOpenAI``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from cli_runner import Result
-from cli_runner import invoke as run_cli
-from http_fixtures import (
+from support.cli import Result
+from support.cli import invoke as run_cli
+from support.openai_server import FakeOpenAI, requested_kind
+from support.paths import REPO
+from support.sites import (
     STORIES,
     WIRE_LIBRARY,
     Item,
@@ -26,7 +28,6 @@ from http_fixtures import (
     end_of_day,
     rss_feed,
 )
-from openai_server import FakeOpenAI, requested_kind
 
 from digest.errors import FeedError, FetchError, UsageError
 from digest.ingest.feeds import html_to_text, parse_feed
@@ -45,7 +46,6 @@ from digest.ingest.stories import (
 )
 from digest.models import Article
 
-REPO = Path(__file__).resolve().parent.parent
 DAY = date(2025, 3, 14)
 LANGS = "en,tr,ar"
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_runner import Result, invoke
-from openai_server import FakeOpenAI
+from support.cli import Result, invoke
+from support.openai_server import FakeOpenAI
+from support.paths import REPO
 
 from digest.config import SourceConfig, load_settings
 from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
 
-REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "daily"
 CONFIG = EXAMPLE / "digest.toml"
 IN_BRIEF = {"en": "In brief", "tr": "Kısaca", "ar": "باختصار", "de": "Kurz gefasst"}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import typer.main
+from support.paths import REPO
 
 from digest.cli import app, main
 from digest.errors import ExitCode
 
-REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 TOP_LEVEL = ["run", "daily", "send", "preview", "models", "prompts", "cache"]
 

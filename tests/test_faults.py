@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import Result, invoke
-from openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault
+from support.cli import Result, invoke
+from support.openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault
+from support.paths import SEED
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 KEY = "sk-test-SECRET"
 
 

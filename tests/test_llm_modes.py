@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_server import FakeOpenAI
+from support.openai_server import FakeOpenAI
+from support.paths import SEED
 
 from digest.cli import main
-
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "000_e2a5421fd2ec2f6f.txt"
 
 
 @pytest.fixture

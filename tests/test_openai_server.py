@@ -14,7 +14,7 @@ from typing import Any
 import openai
 import py3langid
 import pytest
-from openai_server import CANNED, FakeOpenAI, Fault, canned_answer, requested_language
+from support.openai_server import CANNED, FakeOpenAI, Fault, canned_answer, requested_language
 
 NAMES = {"en": "English", "tr": "Turkish", "ar": "Arabic", "de": "German", "pt-BR": "Portuguese"}
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CONSTRAINTS = REPO / "requirements" / "constraints.txt"
 _PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)\s*(?:;(.*))?$")
 

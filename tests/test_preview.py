@@ -10,13 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from support.serving import serving
 from test_render import hostile_digest, make_digest
 
 from digest.cli import main
@@ -51,13 +51,8 @@ def edition(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(edition: Path) -> Iterator[PreviewServer]:
-    srv = make_server(edition, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
+    with serving(make_server(edition, "127.0.0.1", 0)) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -127,15 +122,8 @@ def test_chrome_pages_reload_script_is_nonced_and_knows_the_version(
 
 def test_hostile_text_in_the_manifest_stays_text(tmp_path: Path):
     write_digest(hostile_digest(), tmp_path, started=0.0)
-    server = make_server(tmp_path, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(make_server(tmp_path, "127.0.0.1", 0)) as server:
         html = httpx.get(server.url, timeout=10).text
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the model name, shown as text
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # an article title
     assert len(re.findall(r"<script", html)) == 1  # only the reload script

@@ -6,7 +6,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke
+from support.cli import invoke
 
 from digest.errors import UsageError
 from digest.languages import parse_language

@@ -24,10 +24,13 @@ import sys
 import threading
 import time
 from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
+
+from support.serving import serving
 
 BatchMode = Literal["complete", "partial_fail", "expire"]
 
@@ -416,31 +419,23 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ExitStack | None = None
         self.base_url = ""
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
         self._stopping.clear()
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
+        self._serving = ExitStack()
+        # Stopping wakes hang()/latency sleepers so their threads can finish.
+        server = self._serving.enter_context(serving(_Server(self), on_stop=self._stopping.set))
+        host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}/v1"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()  # wakes hang()/latency sleepers so their threads can finish
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        if self._serving is not None:
+            self._serving.close()
+            self._serving = None
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()

@@ -14,6 +14,7 @@ import html
 import sys
 import threading
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -21,6 +22,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from support.serving import serving
 
 HUGE_BYTES = 6_000_000  # over digest.ingest.fetch.MAX_BYTES
 
@@ -89,18 +92,13 @@ class Site:
         self.user_agents: list[str] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ExitStack()
         self.base_url = ""
 
     def __enter__(self) -> Site:
-        self._server = _Server(self)
-        host, port = self._server.server_address[:2]
+        server = self._serving.enter_context(serving(_Server(self), on_stop=self.stopping.set))
+        host, port = server.server_address[:2]
         self.base_url = f"http://{host!s}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
         return self
 
     def __exit__(
@@ -109,12 +107,7 @@ class Site:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._serving.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path
