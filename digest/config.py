@@ -172,6 +172,14 @@ class Settings(_Section):
     prompt: str = "summarize"
     brief_prompt: str = "briefing"
     reasks: int = Field(default=2, ge=0, description="re-asks after a bad answer")
+    strategy: Literal["pivot", "direct"] = "pivot"
+    translate_prompt: str = "translate"
+    verify: bool = False  # the verifier pass: one more call per summary (README: when)
+    verify_prompt: str = "verify"
+    evidence: bool = False  # readers see footnotes quoting the source sentences
+    extract_fallback: bool = True  # the article's own key sentences when its summary fails
+    source_language_fallback: bool = True  # the article-language summary, labelled, in place
+
     max_article_tokens: int = Field(default=MAX_ARTICLE_TOKENS, ge=200)
 
     endpoint: EndpointSettings = EndpointSettings()

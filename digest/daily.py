@@ -23,6 +23,7 @@ from digest.edition import (
     EditionOutcome,
     EditionPlan,
     batch_state_path,
+    load_specs,
     summarise_edition,
     write_edition,
 )
@@ -53,7 +54,7 @@ class DailyOutcome(EditionOutcome):
 
     @property
     def exit_code(self) -> ExitCode:
-        partial = self.digest.withheld_count() or self.stats.skipped
+        partial = self.digest.withheld_count() or self.digest.fallback_count() or self.stats.skipped
         return ExitCode.PARTIAL if partial else ExitCode.OK
 
 
@@ -77,7 +78,8 @@ def run_daily(
             "no sources: add [[sources]] to the config or pass --feed, --url or --folder"
         )
     languages = parse_languages(settings.languages)
-    prompt, brief = load_prompt(settings.prompt), load_prompt(settings.brief_prompt)
+    specs = load_specs(settings)
+    brief = load_prompt(settings.brief_prompt)
     now = (now or datetime.now()).astimezone()
     day = edition_date or now.date()
     window = make_window(settings.daily.since, now=now, day=edition_date)
@@ -115,7 +117,9 @@ def run_daily(
     plan = EditionPlan(
         articles=[s.article for s in selection.stories],
         languages=languages,
-        prompt=prompt,
+        prompt=specs.prompt,
+        translate=specs.translate,
+        verify=specs.verify,
         brief=brief,
         edition_date=day,
         batch_state=state if batch else None,

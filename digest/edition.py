@@ -31,7 +31,8 @@ from digest.llm.endpoint import open_endpoint
 from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
 from digest.output.render import render_digest
-from digest.prompts import PromptSpec
+from digest.prompts import PromptSpec, load_prompt
+from digest.strategy import Strategy, own_language, summarise
 from digest.summarize import Budget, Progress, Summarizer
 
 Notice = Callable[[str], None]
@@ -43,6 +44,8 @@ class EditionPlan(BaseModel):
     articles: list[Article]
     languages: list[LanguageInfo]
     prompt: PromptSpec
+    translate: PromptSpec | None = None  # strategy "pivot"
+    verify: PromptSpec | None = None  # the verifier pass, when asked for
     brief: PromptSpec | None = None  # the "in brief" overview (daily), or none
     edition_date: date
     batch_state: Path | None = None  # Batch API first (daily --batch), resumable from here
@@ -56,7 +59,26 @@ class EditionOutcome(BaseModel):
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.PARTIAL if self.digest.withheld_count() else ExitCode.OK
+        partial = self.digest.withheld_count() or self.digest.fallback_count()
+        return ExitCode.PARTIAL if partial else ExitCode.OK
+
+
+class Specs(BaseModel):
+    """The prompts an edition runs on."""
+
+    prompt: PromptSpec
+    translate: PromptSpec | None
+    verify: PromptSpec | None
+
+
+def load_specs(settings: Settings) -> Specs:
+    """The prompts an edition runs on, loaded (and so checked) before anything is paid for."""
+    pivot = settings.strategy == "pivot"
+    return Specs(
+        prompt=load_prompt(settings.prompt),
+        translate=load_prompt(settings.translate_prompt) if pivot else None,
+        verify=load_prompt(settings.verify_prompt) if settings.verify else None,
+    )
 
 
 def open_cache(settings: CacheSettings, notice: Notice) -> Cache:
@@ -92,11 +114,18 @@ def summarise_edition(
         if on_start is not None:
             on_start(len(plan.articles) * len(plan.languages))
         concurrency = min(settings.endpoint.concurrency, llm.max_concurrency or 256)
-        results = summarizer.summarize_all(
-            plan.articles, plan.languages, plan.prompt, concurrency=concurrency, progress=progress
+        results, pivots = summarise(
+            summarizer,
+            _strategy(plan, settings),
+            plan.articles,
+            plan.languages,
+            concurrency=concurrency,
+            progress=progress,
         )
         results = _paid_by_batch(results, batch, plan.prompt)
+        pivots = _paid_by_batch(pivots, batch, plan.prompt)
         digest = _digest(plan, settings, results, model=llm.model, mode=str(llm.mode))
+        digest.pivots = pivots
         digest.endpoint = llm.endpoint
         if plan.brief is not None:
             digest.briefs = summarizer.brief_all(
@@ -106,7 +135,7 @@ def summarise_edition(
                 plan.edition_date.isoformat(),
                 concurrency=concurrency,
             )
-    paid = [r.usage for r in digest.results if not r.cached]
+    paid = [r.usage for r in [*digest.results, *digest.pivots] if not r.cached]
     paid += [b.usage for b in digest.briefs if not b.cached]
     digest.usage = sum(paid, batch.unused_usage)
     digest.batch_id = batch.batch_id
@@ -134,6 +163,17 @@ def _digest(
     )
 
 
+def _strategy(plan: EditionPlan, settings: Settings) -> Strategy:
+    return Strategy(
+        name=settings.strategy,
+        prompt=plan.prompt,
+        translate=plan.translate,
+        verify=plan.verify,
+        extract_fallback=settings.extract_fallback,
+        source_language_fallback=settings.source_language_fallback,
+    )
+
+
 def _batch_first(
     plan: EditionPlan,
     settings: Settings,
@@ -152,7 +192,17 @@ def _batch_first(
         notice("--batch hands its answers over through the cache, which is off; using direct calls")
         return BatchOutcome()
     runner = BatchRunner(llm, summarizer, state_path=state, notice=notice, sleep=sleep)
-    pending = summarizer.pending(plan.articles, plan.languages, plan.prompt)
+    if settings.strategy == "pivot" and plan.translate is not None:
+        # The batch asks for the summaries in each article's own language; translations
+        # rest on them, so they are asked directly afterwards.
+        pending = [
+            task
+            for article in plan.articles
+            if (own := own_language(article)) is not None
+            for task in summarizer.pending([article], [own], plan.prompt)
+        ]
+    else:
+        pending = summarizer.pending(plan.articles, plan.languages, plan.prompt)
     return runner.run(pending, plan.prompt.ref)
 
 

@@ -47,6 +47,7 @@ class Manifest(BaseModel):
     languages: list[LanguageInfo] = Field(min_length=1)
     articles: list[ArticleRef] = []
     results: list[StoryResult] = []
+    pivots: list[StoryResult] = []
     briefs: list[BriefResult] = []
     prompt: str
     model: str
@@ -90,6 +91,7 @@ class Manifest(BaseModel):
                 for a in digest.articles
             ],
             results=results,
+            pivots=digest.pivots,
             briefs=briefs,
             prompt=digest.prompt,
             model=digest.model,

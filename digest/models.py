@@ -4,9 +4,9 @@ answer, and what comes out (the ``Digest`` that templates render and ``manifest.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 CheckStatus = Literal["ok", "fail", "unverified"]
 
@@ -60,25 +60,57 @@ class AnswerField(BaseModel):
     text: str
 
 
+class Check(BaseModel):
+    name: str
+    status: CheckStatus
+    detail: str = ""
+
+
+class Claim(BaseModel):
+    """One summary sentence or key point, the 1-based ids of the source sentences it rests
+    on (none for answers without evidence), and what the claim checks found."""
+
+    text: str
+    evidence: list[int] = []
+    checks: list[Check] = []
+
+
+Origin = Literal["model", "translation", "extract", "source-language"]
+
+
 class Summary(BaseModel):
-    """What the LLM must answer for one article in one language (prompt schema ``summary``)."""
+    """A story's summary in one language, claim by claim: the one shape the pipeline,
+    templates and manifest use, whatever prompt produced it (see digest.answers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    headline: str
+    sentences: list[Claim] = Field(min_length=1)
+    points: list[Claim] = []
 
-    # Length caps also reach llama.cpp's grammar, which keeps tiny models from rambling.
-    headline: str = Field(min_length=3, max_length=160)
-    summary: str = Field(min_length=10, max_length=900)
-    key_points: list[Annotated[str, Field(min_length=2, max_length=300)]] = Field(
-        min_length=3, max_length=5
-    )
-
-    @field_validator("key_points")
+    @model_validator(mode="before")
     @classmethod
-    def _points_not_blank(cls, points: list[str]) -> list[str]:
-        cleaned = [p.strip() for p in points]
-        if any(not p for p in cleaned):
-            raise ValueError("key points must not be empty")
-        return cleaned
+    def _from_plain(cls, data: Any) -> Any:
+        """Summaries cached or recorded before claims existed: text only, no evidence."""
+        if isinstance(data, dict) and "sentences" not in data and "summary" in data:
+            data = dict(data)
+            data["sentences"] = [{"text": data.pop("summary")}]
+            data["points"] = [{"text": p} for p in data.pop("key_points", [])]
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> str:
+        return " ".join(c.text for c in self.sentences)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def key_points(self) -> list[str]:
+        return [c.text for c in self.points]
+
+    def claims(self) -> list[tuple[str, Claim]]:
+        """(label, claim) in reading order: "summary sentence 1" ..., "key point 1" ..."""
+        return [(f"summary sentence {i}", c) for i, c in enumerate(self.sentences, 1)] + [
+            (f"key point {i}", c) for i, c in enumerate(self.points, 1)
+        ]
 
     def fields(self) -> list[AnswerField]:
         return [
@@ -100,12 +132,6 @@ class Brief(BaseModel):
 
     def fields(self) -> list[AnswerField]:
         return [AnswerField(name="overview", kind="overview", text=self.overview)]
-
-
-class Check(BaseModel):
-    name: str
-    status: CheckStatus
-    detail: str = ""
 
 
 class Usage(BaseModel):
@@ -141,6 +167,11 @@ class StoryResult(BaseModel):
     usage: Usage = Usage()
     cached: bool = False
     seconds: float = 0.0
+    origin: Origin = "model"
+    shown_lang: str | None = None  # origin "source-language": the language of the text shown
+    dropped: list[str] = []  # key points dropped because their claims failed the checks
+    names: dict[str, str] = {}  # a translation's declared renderings of the pivot's names
+    note: str | None = None  # for the operator: why an extract or another language is shown
 
 
 class BriefResult(BaseModel):
@@ -176,6 +207,7 @@ class Digest(BaseModel):
     languages: list[LanguageInfo]
     articles: list[Article]
     results: list[StoryResult]
+    pivots: list[StoryResult] = []  # article-language summaries translated, not requested
     briefs: list[BriefResult] = []
     prompt: str = Field(description="name@version of the summary prompt")
     model: str
@@ -194,3 +226,7 @@ class Digest(BaseModel):
     def withheld_count(self) -> int:
         stories = sum(r.status == "withheld" for r in self.results)
         return stories + sum(b.status == "withheld" for b in self.briefs)
+
+    def fallback_count(self) -> int:
+        """Items shown in the article's language because their own did not pass."""
+        return sum(r.origin == "source-language" for r in self.results)

@@ -9,11 +9,16 @@ from datetime import date
 from typing import BinaryIO
 
 from digest.config import Settings
-from digest.edition import EditionOutcome, EditionPlan, summarise_edition, write_edition
+from digest.edition import (
+    EditionOutcome,
+    EditionPlan,
+    load_specs,
+    summarise_edition,
+    write_edition,
+)
 from digest.errors import UsageError
 from digest.ingest.files import load_inputs
 from digest.languages import parse_languages
-from digest.prompts import load_prompt
 from digest.summarize import Progress
 
 Notice = Callable[[str], None]
@@ -31,7 +36,7 @@ def run_digest(
     """Everything a user asked for, or a DigestError before anything is paid or written."""
     started = time.monotonic()
     languages = parse_languages(settings.languages)
-    prompt = load_prompt(settings.prompt)
+    specs = load_specs(settings)
     if settings.out.exists() and not settings.out.is_dir():
         raise UsageError(f"--out {settings.out} exists and is not a folder")
     loaded = load_inputs(inputs, stdin=stdin, max_tokens=settings.max_article_tokens)
@@ -40,7 +45,12 @@ def run_digest(
     loaded_at = time.monotonic() - started
 
     plan = EditionPlan(
-        articles=loaded.articles, languages=languages, prompt=prompt, edition_date=date.today()
+        articles=loaded.articles,
+        languages=languages,
+        edition_date=date.today(),
+        prompt=specs.prompt,
+        translate=specs.translate,
+        verify=specs.verify,
     )
     digest = summarise_edition(plan, settings, notice=notice, progress=progress, on_start=on_start)
     digest.warnings = [*loaded.warnings, *digest.warnings]

@@ -15,14 +15,11 @@ from typing import Any
 
 import jinja2
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from digest.answers import SCHEMAS, EvidencedSummaryAnswer
 from digest.errors import UsageError, file_error, first_error
-from digest.models import Brief, Summary
 from digest.resources import data_dir
-
-# Output schemas a prompt may name; the pydantic model validates answers client-side.
-SCHEMAS: dict[str, type[BaseModel]] = {"summary": Summary, "brief": Brief}
 
 _FILE_RE = re.compile(r"^v(\d+)\.md$")
 _SECTION_RE = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
@@ -42,6 +39,8 @@ class PromptSpec(BaseModel):
     system: str
     user: str
     path: Path
+    # Per request, never from a file: how many numbered sentences the evidence ids may cite.
+    _sentences: int | None = PrivateAttr(default=None)
 
     @property
     def ref(self) -> str:
@@ -49,7 +48,20 @@ class PromptSpec(BaseModel):
 
     @property
     def schema_model(self) -> type[BaseModel]:
+        if self.output == "summary_evidence" and self._sentences is not None:
+            return EvidencedSummaryAnswer.bounded(self._sentences)
         return SCHEMAS[self.output]
+
+    @property
+    def cites_sentences(self) -> bool:
+        """The prompt shows the article as numbered sentences and asks for evidence ids."""
+        return self.output == "summary_evidence"
+
+    def for_sentences(self, count: int) -> PromptSpec:
+        """This prompt for an article of ``count`` numbered sentences (bounds the ids)."""
+        spec = self.model_copy()
+        spec._sentences = count
+        return spec
 
     def fingerprint(self) -> str:
         """Changes when the prompt text changes, so an edited-in-place file cannot reuse a cache."""

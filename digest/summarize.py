@@ -1,7 +1,11 @@
-"""Article x language work, concurrently: cache lookup, ask (with re-asks), gate, store.
+"""Article x language work: cache lookup, ask (with re-asks), check, store.
 
-Each task is independent, so one call per article-language is the unit of caching
-(adding a language pays only for it) and of failure (one bad answer withholds one item).
+One call per article and language is the unit of caching (adding a language pays only for
+it) and of failure (one bad answer withholds one item). An answer is checked twice over:
+the gate (form, language, numbers, names, copies) and, when it cites the article's numbered
+sentences, the claim checks (digest.evidence). What still fails after the re-asks keeps
+its dropped key points out (``evidence.salvage``) or is withheld; the extract floor and
+the source-language fallback are the edition's (digest.edition).
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from digest.answers import EvidencedSummaryAnswer, SummaryAnswer
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
 from digest.config import BudgetSettings, Price
 from digest.errors import BudgetExceeded, Cancelled, DigestError
+from digest.evidence import SourceBook, evaluate, has_evidence, salvage
+from digest.fanout import run_all
 from digest.llm.ask import Answer, AnswerFault, ask, parse_answer
 from digest.llm.client import Completion, LLMClient
 from digest.models import (
@@ -33,6 +39,7 @@ from digest.models import (
 from digest.prompts import PromptSpec
 
 Progress = Callable[[StoryResult], None]
+GateFn = Callable[[BaseModel], list[Check]]
 
 
 class Budget:
@@ -77,8 +84,9 @@ class Task:
 
     article: Article
     lang: LanguageInfo
-    spec: PromptSpec
+    spec: PromptSpec  # bounded to the article's sentences when it cites them
     key: str
+    sentences: str = ""  # the numbered "[1] ..." block, for prompts that cite sentences
 
     @property
     def custom_id(self) -> str:
@@ -86,7 +94,19 @@ class Task:
         return f"{self.article.id}:{self.lang.code}:{self.spec.ref}"
 
     def messages(self) -> list[dict[str, str]]:
-        return self.spec.render(article=self.article, language=self.lang, fence=self.article.id)
+        extra = {"sentences": self.sentences} if self.spec.cites_sentences else {}
+        return self.spec.render(
+            article=self.article, language=self.lang, fence=self.article.id, **extra
+        )
+
+
+def as_summary(value: BaseModel) -> Summary:
+    """A parsed summary answer, whichever schema its prompt asked for, as a Summary."""
+    if isinstance(value, SummaryAnswer | EvidencedSummaryAnswer):
+        return value.to_summary()
+    if isinstance(value, Summary):
+        return value
+    raise TypeError(f"not a summary answer: {type(value).__name__}")
 
 
 class Summarizer:
@@ -106,9 +126,10 @@ class Summarizer:
         self.reasks = reasks
         self.budget = budget
         self.retry_withheld = retry_withheld
+        self.sources = SourceBook()
         self._cancel = threading.Event()
 
-    # --- one task -------------------------------------------------------------------
+    # --- asking, caching ---------------------------------------------------------------
     def key(self, kind: str, subject: str, lang: LanguageInfo, spec: PromptSpec) -> str:
         return cache_key(
             kind=kind,
@@ -120,12 +141,10 @@ class Summarizer:
             schema=spec.output,
         )
 
-    def _ask(
-        self,
-        spec: PromptSpec,
-        messages: list[dict[str, str]],
-        gate_fn: Callable[[BaseModel], list[Check]],
-    ) -> Answer:
+    def ask(self, spec: PromptSpec, messages: list[dict[str, str]], gate_fn: GateFn) -> Answer:
+        """One structured answer with re-asks; charges the budget. Raises BudgetExceeded
+        before a call the budget cannot pay, Cancelled when the run is stopping."""
+
         def before_call() -> None:
             if self._cancel.is_set():
                 raise Cancelled("cancelled")
@@ -146,8 +165,52 @@ class Summarizer:
         )
         return answer
 
+    def cached(self, key: str) -> StoryResult | None:
+        data = self.cache.get(key)
+        if data is None:
+            return None
+        try:
+            result = StoryResult.model_validate(data)
+        except ValueError:
+            return None  # an entry from an incompatible version: ask again
+        if self.retry_withheld and result.status == "withheld":
+            return None
+        return result.model_copy(update={"cached": True})
+
+    def store(self, key: str, result: StoryResult, *, kind: str, prompt: str) -> None:
+        self.cache.put(
+            key,
+            result.model_dump(mode="json", exclude={"cached"}),
+            kind=kind,
+            article=result.article_id,
+            lang=result.lang,
+            prompt=prompt,
+            model=self.llm.model,
+        )
+
+    def stop(self) -> None:
+        """A fatal error somewhere: no worker calls again, sleeping retries wake."""
+        self._cancel.set()
+        self.llm.cancel()
+
+    def guarded(self, work: Callable[[], StoryResult]) -> Callable[[], StoryResult]:
+        def run() -> StoryResult:
+            try:
+                return work()
+            except DigestError:
+                # Fatal for the run (endpoint down, key refused): stop other workers at once.
+                self.stop()
+                raise
+
+        return run
+
+    # --- one summary -------------------------------------------------------------------
     def task(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> Task:
-        return Task(article, lang, spec, self.key("summary", article.id, lang, spec))
+        key = self.key("summary", article.id, lang, spec)
+        if not spec.cites_sentences:
+            return Task(article, lang, spec, key)
+        source = self.sources.of(article)
+        return Task(article, lang, spec.for_sentences(len(source)), key, source.numbered())
 
     def pending(
         self, articles: list[Article], languages: list[LanguageInfo], spec: PromptSpec
@@ -155,27 +218,51 @@ class Summarizer:
         """Tasks the cache cannot answer (or answered with a withheld item, when asked to
         retry those): what a Batch API run should ask for."""
         tasks = [self.task(a, lang, spec) for a in articles for lang in languages]
-        return [t for t in tasks if self._cached(t) is None]
+        return [t for t in tasks if self.cached(t.key) is None]
 
-    def _cached(self, task: Task) -> StoryResult | None:
-        data = self.cache.get(task.key)
-        if data is None:
-            return None
-        result = StoryResult.model_validate(data)
-        if self.retry_withheld and result.status == "withheld":
-            return None
-        return result
-
-    def _gate_fn(self, task: Task) -> Callable[[BaseModel], list[Check]]:
+    def judge(self, task: Task, summary: Summary) -> tuple[Summary, list[Check]]:
+        """The gate's checks, then the claim checks when the summary cites sentences; the
+        summary comes back with each claim's checks filled in."""
         article, lang = task.article, task.lang
+        checks = self.gate.check(
+            summary.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
+        )
+        if task.spec.cites_sentences or has_evidence(summary):
+            summary, claim_checks = evaluate(summary, self.sources.of(article), lang=lang.base)
+            checks += claim_checks
+        return summary, checks
 
-        def gate_fn(value: BaseModel) -> list[Check]:
-            assert isinstance(value, Summary)
-            return self.gate.check(
-                value.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
+    def verdict(
+        self, task: Task, summary: Summary, checks: list[Check], base: StoryResult
+    ) -> StoryResult:
+        """Published when every check passed, or when dropping failed key points makes it
+        pass; else withheld with the failed checks as the reason."""
+        if passed(checks):
+            return base.model_copy(
+                update={"status": "published", "summary": summary, "checks": checks}
             )
-
-        return gate_fn
+        rescued = salvage(summary)
+        if rescued is not None:
+            trimmed, dropped = rescued
+            trimmed, again = self.judge(task, trimmed)
+            if passed(again):
+                return base.model_copy(
+                    update={
+                        "status": "published",
+                        "summary": trimmed,
+                        "checks": again,
+                        "dropped": dropped,
+                    }
+                )
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if c.status == "fail")
+        return base.model_copy(
+            update={
+                "status": "withheld",
+                "summary": summary,
+                "checks": checks,
+                "reason": base.reason or f"failed checks: {failed}",
+            }
+        )
 
     def accept(self, task: Task, completion: Completion) -> tuple[str | None, Usage]:
         """An answer that came some other way (the Batch API): parsed, checked and, if it
@@ -192,86 +279,59 @@ class Summarizer:
             )
         except AnswerFault as fault:
             return fault.reason.split(" (")[0], usage
-        checks = self._gate_fn(task)(value)
-        if not passed(checks):
-            return "failed checks", usage
-        assert isinstance(value, Summary)
-        result = StoryResult(
-            article_id=task.article.id,
-            lang=task.lang.code,
-            status="published",
-            summary=value,
-            checks=checks,
-            attempts=1,
-            usage=usage,
+        summary, checks = self.judge(task, as_summary(value))
+        base = StoryResult(
+            article_id=task.article.id, lang=task.lang.code, status="withheld", attempts=1
         )
-        self._store(task, result)
+        result = self.verdict(task, summary, checks, base.model_copy(update={"usage": usage}))
+        if result.status != "published":
+            return "failed checks", usage
+        self.store(task.key, result, kind="summary", prompt=task.spec.ref)
         return None, usage
 
-    def _store(self, task: Task, result: StoryResult) -> None:
-        self.cache.put(
-            task.key,
-            result.model_dump(mode="json"),
-            kind="summary",
-            article=task.article.id,
-            lang=task.lang.code,
-            prompt=task.spec.ref,
-            model=self.llm.model,
-        )
-
     def summarize_one(self, article: Article, lang: LanguageInfo, spec: PromptSpec) -> StoryResult:
-        try:
-            return self._summarize_one(self.task(article, lang, spec))
-        except DigestError:
-            # Fatal for the run (endpoint down, key refused): stop other workers at once.
-            self._cancel.set()
-            self.llm.cancel()
-            raise
+        return self.guarded(lambda: self.summarize_task(self.task(article, lang, spec)))()
 
-    def _summarize_one(self, task: Task) -> StoryResult:
+    def summarize_task(self, task: Task) -> StoryResult:
         started = time.monotonic()
-        gate_fn = self._gate_fn(task)
-        cached = self._cached(task)
+        cached = self.cached(task.key)
         if cached is not None:
-            return self._regate(cached, gate_fn)
+            return self._recheck(task, cached)
         article, lang = task.article, task.lang
+        base = StoryResult(article_id=article.id, lang=lang.code, status="withheld")
         try:
-            answer = self._ask(task.spec, task.messages(), gate_fn)
-        except BudgetExceeded as exc:
-            return StoryResult(
-                article_id=article.id, lang=lang.code, status="withheld", reason=exc.message
+            answer = self.ask(
+                task.spec,
+                task.messages(),
+                lambda value: self.judge(task, as_summary(value))[1],
             )
-        result = StoryResult(
-            article_id=article.id,
-            lang=lang.code,
-            status="withheld" if answer.reason else "published",
-            summary=answer.value if isinstance(answer.value, Summary) else None,
-            checks=answer.checks,
-            reason=answer.reason,
-            attempts=answer.attempts,
-            usage=answer.usage,
-            seconds=round(time.monotonic() - started, 3),
+        except BudgetExceeded as exc:
+            return base.model_copy(update={"reason": exc.message})
+        base = base.model_copy(
+            update={
+                "attempts": answer.attempts,
+                "usage": answer.usage,
+                "seconds": round(time.monotonic() - started, 3),
+            }
         )
-        self._store(task, result)
+        if answer.value is None:
+            result = base.model_copy(update={"reason": answer.reason, "checks": answer.checks})
+        else:
+            summary, checks = self.judge(task, as_summary(answer.value))
+            result = self.verdict(task, summary, checks, base)
+        self.store(task.key, result, kind="summary", prompt=task.spec.ref)
         return result
 
-    def _regate(
-        self, result: StoryResult, gate_fn: Callable[[BaseModel], list[Check]]
-    ) -> StoryResult:
-        """Cached answers are checked again: gates may have improved since they were paid for."""
-        result = result.model_copy(update={"cached": True})
+    def _recheck(self, task: Task, result: StoryResult) -> StoryResult:
+        """Cached answers are checked again: checks may have improved since they were paid
+        for. A withheld answer's own reason (cut off, not JSON) stays when it had no text."""
         if result.summary is None:
             return result
-        checks = gate_fn(result.summary)
-        if passed(checks):
-            return result.model_copy(
-                update={"checks": checks, "status": "published", "reason": None}
-            )
-        failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if c.status == "fail")
-        return result.model_copy(
-            update={"checks": checks, "status": "withheld", "reason": f"failed checks: {failed}"}
-        )
+        summary, checks = self.judge(task, result.summary)
+        fresh = result.model_copy(update={"reason": None, "dropped": []})
+        return self.verdict(task, summary, checks, fresh)
 
+    # --- the "in brief" overview -------------------------------------------------------
     def brief_one(
         self, stories: list[Summary], lang: LanguageInfo, spec: PromptSpec, edition: str
     ) -> BriefResult:
@@ -289,7 +349,7 @@ class Summarizer:
         if cached is not None:
             return BriefResult.model_validate(cached).model_copy(update={"cached": True})
         try:
-            answer = self._ask(
+            answer = self.ask(
                 spec, spec.render(stories=stories, language=lang, fence=key[:16]), gate_fn
             )
         except BudgetExceeded as exc:
@@ -325,16 +385,14 @@ class Summarizer:
         """One overview per language that has a published summary; none is written from
         nothing."""
         todo = [(lang, published_summaries(results, lang.code)) for lang in languages]
-        todo = [(lang, stories) for lang, stories in todo if stories]
-        if not todo:
-            return []
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(todo))) as pool:
-            futures = [
-                pool.submit(self.brief_one, stories, lang, spec, edition) for lang, stories in todo
-            ]
-            return [future.result() for future in futures]
+        jobs = [
+            (lambda lang=lang, stories=stories: self.brief_one(stories, lang, spec, edition))
+            for lang, stories in todo
+            if stories
+        ]
+        return run_all(jobs, concurrency=concurrency, on_stop=self.stop)
 
-    # --- all tasks ------------------------------------------------------------------
+    # --- all tasks ---------------------------------------------------------------------
     def summarize_all(
         self,
         articles: Iterable[Article],
@@ -345,38 +403,22 @@ class Summarizer:
         progress: Progress | None = None,
     ) -> list[StoryResult]:
         """Results in article x language order. An endpoint failure stops everything early."""
-        tasks = [(article, lang) for article in articles for lang in languages]
-        results: dict[int, StoryResult] = {}
-        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="digest-llm")
-        futures: dict[Future[StoryResult], int] = {}
-        try:
-            for index, (article, lang) in enumerate(tasks):
-                futures[pool.submit(self.summarize_one, article, lang, spec)] = index
-            pending = set(futures)
-            errors: list[BaseException] = []
-            while pending and not any(not isinstance(e, Cancelled) for e in errors):
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    error = future.exception()
-                    if error is not None:
-                        errors.append(error)
-                        continue
-                    result = future.result()
-                    results[futures[future]] = result
-                    if progress is not None:
-                        progress(result)
-            if errors:
-                # Report the failure that stopped the run, not a worker it cancelled.
-                raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
-        except BaseException:
-            # Stop queued work and wake sleeping retries; in-flight calls end with the endpoint.
-            self._cancel.set()
-            self.llm.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        return [results[i] for i in range(len(tasks))]
+
+        def job(article: Article, lang: LanguageInfo) -> Callable[[], StoryResult]:
+            return self.guarded(lambda: self.summarize_task(self.task(article, lang, spec)))
+
+        jobs = [job(article, lang) for article in articles for lang in languages]
+        return run_all(jobs, concurrency=concurrency, on_result=progress, on_stop=self.stop)
 
 
 def published_summaries(results: list[StoryResult], lang: str) -> list[Summary]:
-    return [r.summary for r in results if r.lang == lang and r.status == "published" and r.summary]
+    """What the overview of a language is written from: its own published summaries (a
+    story shown in another language is not one of them)."""
+    return [
+        r.summary
+        for r in results
+        if r.lang == lang
+        and r.status == "published"
+        and r.summary
+        and r.origin != "source-language"
+    ]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from digest.checks.base import CheckSpec, Subject
+from digest.checks.claims import CLAIM_HINTS
 from digest.checks.copy import COPY
 from digest.checks.form import EMPTY, LENGTH, REPETITION
 from digest.checks.language import LANG_WRONG, LANGUAGE
 from digest.checks.names import ENTITIES
 from digest.checks.numbers import NUMBERS
 from digest.checks.source import SourceIndex, WordIndex, glossary_for
+from digest.checks.translation import TRANSLATION_HINTS
 from digest.langid import identifier, lang_key
 from digest.models import AnswerField, Check, LanguageInfo
 
 CHECKS: tuple[CheckSpec, ...] = (EMPTY, LANGUAGE, NUMBERS, ENTITIES, COPY, REPETITION, LENGTH)
-_HINTS = {spec.name: spec.hint for spec in CHECKS}
+# The re-ask names what to do for every check an answer can fail: the gate's, the claim
+# checks' and the translation checks'.
+_HINTS = {spec.name: spec.hint for spec in CHECKS} | CLAIM_HINTS | TRANSLATION_HINTS
 
 
 class Gate:

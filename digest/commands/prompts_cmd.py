@@ -1,4 +1,4 @@
-"""`digest prompts list|show`: the versioned prompt files."""
+"""`digest prompts list|show|diff`: the versioned prompt files."""
 
 from __future__ import annotations
 
@@ -43,3 +43,29 @@ def show_command(
     )
     print("schema: " + json.dumps(wire_schema(spec.schema_model), ensure_ascii=False))
     print("\n[system]\n" + spec.system + "\n\n[user]\n" + spec.user)
+
+
+@app.command(
+    "diff",
+    epilog="Examples:\n\n\b\n  digest prompts diff summarize@1 summarize@2\n"
+    "  digest prompts diff summarize@1 summarize",
+)
+def diff_command(
+    old: Annotated[str, typer.Argument(help="NAME@VERSION to compare from.")],
+    new: Annotated[str, typer.Argument(help="NAME[@VERSION] to compare to (default: latest).")],
+) -> None:
+    """A unified diff of two prompt files: front matter and body, as stored."""
+    import difflib
+
+    from digest.errors import file_error
+
+    texts = []
+    for ref in (old, new):
+        spec = load_prompt(ref)
+        try:
+            texts.append((spec.ref, spec.path.read_text(encoding="utf-8").splitlines(True)))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise file_error(spec.path, exc) from None
+    (a_ref, a_lines), (b_ref, b_lines) = texts
+    diff = list(difflib.unified_diff(a_lines, b_lines, fromfile=a_ref, tofile=b_ref))
+    print("".join(diff) if diff else f"{a_ref} and {b_ref} are the same", end="" if diff else "\n")
