@@ -1,0 +1,1 @@
+"""Turning an article's text into the units the checks cite: numbered sentences."""
