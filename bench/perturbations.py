@@ -19,7 +19,7 @@ from digest.checks.claims import SourceSentences
 from digest.checks.names import entity_found, mid_sentence_capitals, name_candidates, name_part
 from digest.checks.numbers import numbers_in
 from digest.checks.source import SourceIndex
-from digest.checks.text import WORD
+from digest.checks.text import WORD, fold
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,10 @@ def changed_number(
     return None
 
 
-def _names(claim: str, capitals: set[str]) -> list[str]:
-    return list(dict.fromkeys(n for n, _ in name_candidates(claim, capitals) if len(n) >= 3))
+def _names(claim: str, capitals: set[str], nouns: frozenset[str]) -> list[str]:
+    """Names of the claim (German: not the capitalised words the article uses as nouns)."""
+    found = (n for n, _ in name_candidates(claim, capitals) if len(n) >= 3)
+    return list(dict.fromkeys(n for n in found if fold(n) not in nouns))
 
 
 def _replace_word(text: str, old: str, new: str) -> str:
@@ -116,7 +118,7 @@ def swapped_name(
     rng: random.Random,
 ) -> tuple[str, list[int]] | None:  # fmt: skip
     """A name replaced by another name of the article that the cited sentence lacks."""
-    names = _names(claim, src.capitals)
+    names = _names(claim, src.capitals, src.nouns)
     if not names:
         return None
     cited = SourceIndex(claim)
@@ -125,7 +127,7 @@ def swapped_name(
             name_part(w)
             for s in article.sentences
             for w, _ in name_candidates(s, src.capitals)
-            if len(w) >= 3 and not entity_found(name_part(w), cited)
+            if len(w) >= 3 and not entity_found(name_part(w), cited) and fold(w) not in src.nouns
         }
     )
     if not pool:
@@ -140,8 +142,12 @@ def swapped_participants(
     """Two named participants (whole runs of capitalised words, "Javier Ortega") trade
     places, first occurrence of each."""
     capitals = src.capitals | mid_sentence_capitals([claim])
-    runs = list(dict.fromkeys(" ".join(run) for _, run in name_candidates(claim, capitals)))
-    runs = [r for r in runs if r in claim and len(r) >= 3]
+    candidates = name_candidates(claim, capitals)
+    names = {n for n, _ in candidates if fold(n) not in src.nouns}
+    runs = list(
+        dict.fromkeys(" ".join(w for w in run if w in names) for n, run in candidates if n in names)
+    )
+    runs = [r for r in runs if r and r in claim and len(r) >= 3]
     pairs = [
         (a, b)
         for k, a in enumerate(runs)

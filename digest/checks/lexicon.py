@@ -68,6 +68,35 @@ _TR_NEGATED = re.compile(
 _TR_NOT_NEGATED = frozenset("namaz komedi ahmedi mehmedi kimse hemen gemide yemek".split())
 
 
+_DE_DETERMINERS = frozenset(
+    "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner "
+    "keines im am zum zur vom beim ins ans jede jeder jedes jeden jedem diese dieser dieses "
+    "diesen diesem sein seine seinen seinem seiner ihr ihre ihren ihrem ihrer unser unsere "
+    "alle viele mehrere einige wenige beide".split()
+)
+_DE_BEFORE_NOUN = re.compile(r"([^\W\d_]+)[ \u00a0]+([A-ZÄÖÜ][^\W\d_]+)")
+
+
+def common_nouns(texts: list[str], lang: str | None) -> frozenset[str]:
+    """German (and Luxembourgish) capitalise every noun: the capitalised words the texts use
+    as common nouns, after a determiner or an inflected adjective ("dem Park", "seltene
+    Vogelarten"), folded. Empty for other languages, whose capitals mark names."""
+    if base_language(lang) not in {"de", "lb"}:
+        return frozenset()
+    found: set[str] = set()
+    for text in texts:
+        for match in _DE_BEFORE_NOUN.finditer(text):
+            before, noun = match.group(1), match.group(2)
+            inflected = (
+                before.islower()
+                and len(before) >= 4
+                and before.endswith(("e", "en", "er", "es", "em"))
+            )
+            if before.lower() in _DE_DETERMINERS or inflected:
+                found.add(fold(noun))
+    return frozenset(found)
+
+
 @dataclass(frozen=True)
 class Negation:
     cue: str  # as written
@@ -139,6 +168,8 @@ class Lexicon:
     def stem(self, word: str) -> str:
         """The comparable stem of one word (folded, so accents never decide)."""
         lowered = _lower(word, self.lang)
+        if self.lang == "ar" and len(lowered) >= 5 and lowered[0] == "س" and lowered[1] in "يتنا":
+            lowered = lowered[1:]  # the future prefix: ستتمكن ~ تتمكن (Snowball keeps it)
         if self._stemmer is not None:
             return fold(self._stemmer.stemWord(lowered))
         folded = fold(lowered)
@@ -200,9 +231,8 @@ class Lexicon:
         for i, token in enumerate(tokens):
             if not token.cue:
                 continue
-            forward = [t.stem for t in tokens[i + 1 :] if t.stem and not t.cue][:SCOPE_WORDS]
-            backward = [t.stem for t in reversed(tokens[:i]) if t.stem and not t.cue]
-            backward = backward[:SCOPE_WORDS]
+            forward = _until_cue(tokens[i + 1 :])
+            backward = _until_cue(list(reversed(tokens[:i])))
             own = [token.stem] if token.stem else []
             if self.direction == "forward":
                 scope = own + forward
@@ -213,6 +243,17 @@ class Lexicon:
                 scope += forward[len(backward) :] + backward[len(forward) :]
             found.append(Negation(token.surface, tuple(scope)))
         return found
+
+
+def _until_cue(tokens: list[_Token]) -> list[str]:
+    """Up to SCOPE_WORDS content stems, stopping at the next cue (its scope is its own)."""
+    found: list[str] = []
+    for token in tokens:
+        if token.cue or len(found) == SCOPE_WORDS:
+            break
+        if token.stem:
+            found.append(token.stem)
+    return found
 
 
 @lru_cache(maxsize=64)
