@@ -33,6 +33,7 @@ from digest.checks.names import (
     name_part,
 )
 from digest.checks.numbers import number_values, numbers_in
+from digest.checks.roles import ids_label, swapped_roles
 from digest.checks.source import SourceIndex, WordIndex, glossary_for
 from digest.checks.text import WORD, fold, is_latin_text, quoted
 from digest.ingest.sentences import number_sentences, split_sentences
@@ -107,11 +108,6 @@ class SourceSentences:
         return " ".join(self.sentences[i - 1] for i in ids)
 
 
-def _ids(ids: Iterable[int]) -> str:
-    shown = sorted(set(ids))
-    return f"sentence [{shown[0]}]" if len(shown) == 1 else f"sentences {shown}"
-
-
 def _check(spec: NamedCheck, problems: list[str], label: str, status: CheckStatus = "ok") -> Check:
     if problems:
         return Check(name=spec.name, status="fail", detail=f"{label}: " + "; ".join(problems))
@@ -138,8 +134,8 @@ def _numbers(claim: str, cited: list[int], source: SourceSentences) -> list[str]
         if number.values & allowed:
             continue
         where = [i for i, values in enumerate(source.numbers, 1) if number.values & values]
-        problem = f'"{number.surface}" is not in {_ids(cited)}'
-        problem += f" (it is in {_ids(where)})" if where else " (nor anywhere in the article)"
+        problem = f'"{number.surface}" is not in {ids_label(cited)}'
+        problem += f" (it is in {ids_label(where)})" if where else " (nor anywhere in the article)"
         if problem not in problems:
             problems.append(problem)
     return problems
@@ -187,13 +183,13 @@ def _names(
             continue  # a German common noun: left to the support check
         where = [i for i, index in enumerate(source.indexes, 1) if entity_found(name, index)]
         if where:
-            failed.append(f'"{name}" is not in {_ids(cited)} (it is in {_ids(where)})')
+            failed.append(f'"{name}" is not in {ids_label(cited)} (it is in {ids_label(where)})')
         elif not same and maybe_translated(name, run, cited_index, _glossary(lang)):
             unsure.append(f'"{name}" (translated?)')
         elif german and not name.isupper():
             unsure.append(f'"{name}" (a German noun or a name?)')
         else:
-            failed.append(f'"{name}" is not in {_ids(cited)} (nor anywhere in the article)')
+            failed.append(f'"{name}" is not in {ids_label(cited)} (nor anywhere in the article)')
     return failed, unsure
 
 
@@ -218,10 +214,10 @@ def _support(claim: str, cited: list[int], source: SourceSentences) -> list[str]
             and sum(any(stems_match(m, s) for s in sentence_stems) for m in missing) * 2
             >= len(missing)
         ]
-        hint = f" (see {_ids(others[:3])})" if others else ""
+        hint = f" (see {ids_label(others[:3])})" if others else ""
         problems.append(
             f"{quoted(surfaces)} {'is' if len(surfaces) == 1 else 'are'} not in "
-            f"{_ids(cited)}{hint}, only {share:.0%} of its words are"
+            f"{ids_label(cited)}{hint}, only {share:.0%} of its words are"
         )
     return problems
 
@@ -246,7 +242,7 @@ def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str
         supported = any(_same_negation(negation, other) for other in cited_negations)
         if not supported:
             what = f' "{negation.cue} {"/".join(negation.scope[:2])}"' if negation.scope else ""
-            problems.append(f"negation{what} is not in {_ids(cited)}")
+            problems.append(f"negation{what} is not in {ids_label(cited)}")
     for negation in cited_negations:
         if not negation.scope:
             continue
@@ -257,126 +253,10 @@ def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str
         if not any(_same_negation(negation, mine) for mine in claim_negations):
             verb = "says" if len(cited) == 1 else "say"
             problems.append(
-                f'{_ids(cited)} {verb} "{negation.cue}" about "{negation.scope[0]}", '
+                f'{ids_label(cited)} {verb} "{negation.cue}" about "{negation.scope[0]}", '
                 "the claim does not"
             )
     return list(dict.fromkeys(problems))
-
-
-def _positions(text: str, names: set[str], lex: Lexicon) -> list[tuple[str, str]]:
-    """The text as (kind, key) items in order: ("name", folded name) or ("word", stem)."""
-    items: list[tuple[str, str]] = []
-    for match in WORD.finditer(text):
-        key = fold(name_part(match.group(0)))
-        name = next((n for n in names if key == n or (len(n) >= 4 and key.startswith(n))), None)
-        if name is not None:
-            items.append(("name", name))
-        else:
-            items.extend(("word", stem) for stem in lex.content_stems(match.group(0)))
-    return items
-
-
-def _between(items: list[tuple[str, str]], a: str, b: str) -> list[set[str]]:
-    """Content stems between each occurrence of name ``a`` and a later name ``b``."""
-    found: list[set[str]] = []
-    for i, (kind, key) in enumerate(items):
-        if kind != "name" or key != a:
-            continue
-        words: set[str] = set()
-        for kind2, key2 in items[i + 1 :]:
-            if kind2 == "name" and key2 == b:
-                found.append(words)
-                break
-            if kind2 == "name" and key2 == a:
-                break
-            if kind2 == "word":
-                words.add(key2)
-    return found
-
-
-def _alike(words: set[str], other: set[str]) -> bool:
-    """Two thirds of ``words`` (>= 2) are in ``other``."""
-    shared = sum(any(stems_match(w, o) for o in other) for w in words)
-    return shared >= 2 and shared * 3 >= len(words) * 2
-
-
-def _frames(text: str, names: set[str]) -> list[tuple[str, str, str, int, int]]:
-    """Each run of names ("Vice President Fuat Oktay") as (key: its last name, the word or
-    mark before it, the one after it, first and last token index)."""
-    tokens = [(m.start(), m.end(), m.group(0)) for m in WORD.finditer(text)]
-    found: list[tuple[str, str, str, int, int]] = []
-    i = 0
-    while i < len(tokens):
-        if fold(name_part(tokens[i][2])) not in names:
-            i += 1
-            continue
-        j = i
-        while (
-            j + 1 < len(tokens)
-            and fold(name_part(tokens[j + 1][2])) in names
-            and not text[tokens[j][1] : tokens[j + 1][0]].strip()
-        ):
-            j += 1
-
-        def side(gap: str, word: str) -> str:
-            return gap.strip()[:1] if gap.strip() else fold(word)
-
-        before = side(text[tokens[i - 1][1] : tokens[i][0]], tokens[i - 1][2]) if i else "^"
-        after = (
-            side(text[tokens[j][1] : tokens[j + 1][0]], tokens[j + 1][2])
-            if j + 1 < len(tokens)
-            else "$"
-        )
-        found.append((fold(name_part(tokens[j][2])), before, after, i, j))
-        i = j + 1
-    return found
-
-
-def _exchanged(claim: str, cited: list[int], source: SourceSentences, names: set[str]) -> list[str]:
-    """Two runs of names that took each other's places: each stands between words the source
-    has around the other, never around itself ("Russia said" where the source has "Oktay
-    said", and "with Oktay" where it has "with Russia"). Names joined by one word ("X and Y")
-    are not judged: the order of a list means nothing."""
-    mine = _frames(claim, names)
-    theirs: dict[str, set[tuple[str, str]]] = {}
-    for i in cited:
-        for key, before, after, _, _ in _frames(source.sentences[i - 1], names):
-            theirs.setdefault(key, set()).update({("L", before), ("R", after)})
-    problems: list[str] = []
-    for k, (a, a_before, a_after, _, a_last) in enumerate(mine):
-        for b, b_before, b_after, b_first, _ in mine[k + 1 :]:
-            if a == b or a not in theirs or b not in theirs or b_first - a_last <= 2:
-                continue
-            at_a, at_b = {("L", a_before), ("R", a_after)}, {("L", b_before), ("R", b_after)}
-            if not (at_a & theirs[a] or at_b & theirs[b]) and at_a & theirs[b] and at_b & theirs[a]:
-                problems.append(f'"{a}" and "{b}" have swapped places against {_ids(cited)}')
-    return problems
-
-
-def _roles(claim: str, cited: list[int], source: SourceSentences) -> list[str]:
-    """Two names the other way round around the same words: "13 Syrian soldiers were killed
-    by Turkish attacks" for "13 Turkish soldiers were killed by Syrian attacks"; or two runs
-    of names that took each other's places (``_exchanged``). Names whose order changes around
-    different words (a rephrasing) pass."""
-    names = {fold(name_part(n)) for n, _ in name_candidates(claim, source.capitals)}
-    names = {n for n in names if len(n) >= 2}
-    if len(names) < 2:
-        return []
-    lex = source.lexicon
-    mine = _positions(claim, names, lex)
-    theirs = [(i, _positions(source.sentences[i - 1], names, lex)) for i in cited]
-    problems: list[str] = []
-    for a in sorted(names):
-        for b in sorted(names - {a}):
-            for words in _between(mine, a, b):
-                if any(_alike(words, o) for _, items in theirs for o in _between(items, a, b)):
-                    continue  # the source has them in this order around these words too
-                flipped = [
-                    i for i, items in theirs if any(_alike(words, o) for o in _between(items, b, a))
-                ]
-                if flipped:
-                    problems.append(f'"{a}" and "{b}" are the other way round in {_ids(flipped)}')
-    return list(dict.fromkeys(problems + _exchanged(claim, cited, source, names)))
 
 
 def check_claim(
@@ -414,7 +294,10 @@ def check_claim(
     else:
         checks.append(_unverified(NEGATION, f"no negation cues for language {source.lang}"))
     if is_latin_text(claim):
-        checks.append(_check(ROLES, _roles(claim, cited, source), label))
+        names = {fold(name_part(n)) for n, _ in name_candidates(claim, source.capitals)}
+        cited_texts = {i: source.sentences[i - 1] for i in cited}
+        problems = swapped_roles(claim, cited_texts, names, source.lexicon)
+        checks.append(_check(ROLES, problems, label))
     else:
         checks.append(_unverified(ROLES, "names in a script without capitals are not found"))
     return checks

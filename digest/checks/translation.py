@@ -33,6 +33,7 @@ the declared-form, transliteration, script and number checks, not "unexplained n
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -273,14 +274,26 @@ def _names(
     return problems
 
 
-def _drift(field: PivotField, original: PivotField, elsewhere: set[str], target: str,
-           pivot_lang: str) -> list[str]:  # fmt: skip
-    own = set(lexicon(pivot_lang).content_stems(original.text))
+def _drift(
+    field: PivotField, original: PivotField, pivot: list[PivotField], sources: list[str],
+    target: str, pivot_lang: str,
+) -> list[str]:  # fmt: skip
+    """Cognates (a shared stem prefix: Soldaten ~ soldiers) of words that stand in two or
+    more other fields or article sentences, but neither in this field's original nor in the
+    sentences it cites: a word that drifted in from elsewhere. One-off cognates ("déclaré" ~
+    an article's lone "declare") are not judged."""
+    lex = lexicon(pivot_lang)
+    cited = [sources[i - 1] for i in original.evidence if 1 <= i <= len(sources)]
+    own = set(lex.content_stems(" ".join([original.text, *cited])))
+    units = [f.text for f in pivot if f.name != field.name]
+    units += [s for s in sources if s not in cited]
+    counts = Counter(stem for unit in units for stem in set(lex.content_stems(unit)))
+    frequent = sorted(s for s, n in counts.items() if n >= 2 and len(s) >= 5)
     problems: list[str] = []
     for surface, stem in lexicon(target).content_words(field.text):
-        if len(surface) < 6 or len(stem) < 5 or any(stems_match(stem, s) for s in own):
+        if len(surface) < 6 or len(stem) < 4 or any(stems_match(stem, s) for s in own):
             continue
-        match = next((s for s in sorted(elsewhere) if len(s) >= 5 and stems_match(stem, s)), None)
+        match = next((s for s in frequent if stems_match(stem, s)), None)
         if match:
             problems.append(
                 f'{field.name}: "{surface}" looks like "{match}…", which its original lacks'
@@ -299,23 +312,23 @@ def check_translation(
     source_text: str = "",
 ) -> list[Check]:
     """One ``Check`` per ``TRANSLATION_CHECKS`` entry but ``name consistency`` (an edition's
-    maps: ``check_name_consistency``). ``source_text``: the article, whose names and terms
-    may stay untranslated and whose words count for "translation words"."""
+    maps: ``check_name_consistency``). ``source_text``: the article (in ``pivot_lang``, the
+    pivot's evidence ids number its sentences), whose names and terms may stay untranslated
+    and whose words count for "translation words"."""
     pivot_lang = lang_key(pivot_lang) or pivot_lang
     target = lang_key(target_lang) or target_lang
     originals = {f.name: f for f in pivot}
     pairs = [(f, originals[f.name]) for f in translated if f.name in originals]
     allowed = _terms([f.text for f in pivot] + source_text.splitlines())
     allowed |= {w for k, v in names.items() for w in _words(f"{k} {v}")}
+    sources = split_sentences(source_text, pivot_lang)
     language: list[str] = []
     numbers: list[str] = []
     drift: list[str] = []
     for field, original in pairs:
         language += _language(field, original.text, allowed, pivot_lang, target, identifier)
         numbers += _numbers(field, original)
-        others = " ".join(f.text for f in pivot if f.name != field.name) + " " + source_text
-        elsewhere = set(lexicon(pivot_lang).content_stems(others))
-        drift += _drift(field, original, elsewhere, target, pivot_lang)
+        drift += _drift(field, original, pivot, sources, target, pivot_lang)
     length: list[str] = []
     low, high = length_bounds(pivot_lang, target)
     ratio = sum(len(f.text) for f, _ in pairs) / max(1, sum(len(o.text) for _, o in pairs))
