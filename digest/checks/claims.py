@@ -34,8 +34,9 @@ from digest.checks.names import (
 )
 from digest.checks.numbers import number_values, numbers_in
 from digest.checks.roles import ids_label, swapped_roles
+from digest.checks.scripts import CASED_SCRIPTS, text_script, word_script
 from digest.checks.source import SourceIndex, WordIndex, glossary_for
-from digest.checks.text import WORD, fold, is_latin_text, quoted
+from digest.checks.text import WORD, fold, quoted
 from digest.ingest.sentences import number_sentences, split_sentences
 from digest.langid import lang_key
 from digest.models import Check, CheckStatus
@@ -149,16 +150,19 @@ def _glossary(lang: str | None) -> WordIndex:
 def _names(
     claim: str, cited: list[int], source: SourceSentences, claim_lang: str | None, same: bool
 ) -> tuple[list[str], list[str]]:
-    """(failed, unsure) name problems. Cased scripts: capitalised names (names.py rules).
-    A claim in a script without capitals: only its Latin-script words (a stray "Erdogan"
-    must stand in the cited sentences). A Latin claim on a non-Latin article: unverified."""
+    """(failed, unsure) name problems. Cased scripts (Latin, Cyrillic, Greek): capitalised
+    names (names.py rules). A claim in a script without capitals: only its words in a cased
+    script (a stray "Erdogan" in Arabic must stand in the cited sentences). A claim in
+    another script than the article: unverified."""
     lang = lang_key(claim_lang) or source.lang
-    source_latin = is_latin_text(" ".join(source.sentences))
+    script = text_script(claim)
     unsure: list[str] = []
-    if not is_latin_text(claim):
-        candidates = [(w, [w]) for w in WORD.findall(claim) if is_latin_text(w) and len(w) >= 2]
+    if script not in CASED_SCRIPTS:
+        candidates = [
+            (w, [w]) for w in WORD.findall(claim) if word_script(w) in CASED_SCRIPTS and len(w) >= 2
+        ]
         unsure.append("names in a script without capitals are not verified")
-    elif not source_latin:
+    elif script != text_script(" ".join(source.sentences)):
         return [], ["names across scripts are not verified"]
     else:
         candidates = name_candidates(claim, source.capitals | mid_sentence_capitals([claim]))
@@ -166,17 +170,22 @@ def _names(
     cited_index = SourceIndex(source.text(cited))
     failed: list[str] = []
     seen: set[str] = set()
-    german = lang in {"de", "lb"} and is_latin_text(claim)
+    german = lang in {"de", "lb"} and script == "LATIN"
     nouns = source.nouns | common_nouns([claim], lang)
     for name, run in candidates:
         if name in seen or any(entity_found(name, index) for index in found_in):
             continue
         seen.add(name)
         together = " ".join(run)
-        if any(together in sentence for sentence in source.sentences) and any(
-            len(other) >= 3 and any(entity_found(other, index) for index in found_in)
-            for other in run
-            if other != name
+        in_run = name in run and len(run) > 1  # names.py may hand a neighbour's run
+        if (
+            in_run
+            and any(together in sentence for sentence in source.sentences)
+            and any(
+                len(other) >= 3 and any(entity_found(other, index) for index in found_in)
+                for other in run
+                if other != name
+            )
         ):
             continue  # "Javier Ortega" (so named in the article) citing a sentence on "Ortega"
         if german and not name.isupper() and fold(name) in nouns:
@@ -293,7 +302,7 @@ def check_claim(
         checks.append(_check(NEGATION, _negation(claim, cited, source), label))
     else:
         checks.append(_unverified(NEGATION, f"no negation cues for language {source.lang}"))
-    if is_latin_text(claim):
+    if text_script(claim) in CASED_SCRIPTS:
         names = {fold(name_part(n)) for n, _ in name_candidates(claim, source.capitals)}
         cited_texts = {i: source.sentences[i - 1] for i in cited}
         problems = swapped_roles(claim, cited_texts, names, source.lexicon)

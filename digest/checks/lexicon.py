@@ -7,8 +7,8 @@
 - Stop words: stopwords-iso (MIT; a JSON file in the wheel) for the language, none when the
   language is unknown. Its lists are generous ("said", "million", "new" are stop words), which
   suits coverage: what is left are the words that carry the claim.
-- Negation cues, for en de fr es it pt nl tr ar (``NEGATION_LANGUAGES``). Each cue has a
-  scope: the content stems it negates, read forward (en, fr, es, it, pt, ar: "not + verb"),
+- Negation cues, for en de fr es it pt nl ru tr ar (``NEGATION_LANGUAGES``). Each cue has a
+  scope: the content stems it negates, read forward (en fr es it pt ru ar: "not + verb"),
   both ways (de, nl: "kommt nicht", "nicht kommen") or backward (tr, verb-final). Turkish
   negation is mostly morphological: the verb's -mA- suffix (gelmedi, yapmayacak, gelmiyor,
   olmaz, yapamaz, gelmemiş, olmayan, etmeden) is recognised by its endings
@@ -52,6 +52,7 @@ _CUES: dict[str, tuple[Direction, frozenset[str]]] = {
     "it": ("forward", frozenset("non mai nessuno nessuna niente nulla ne senza".split())),
     "pt": ("forward", frozenset("nao nunca nenhum nenhuma ninguem nada nem sem".split())),
     "nl": ("both", frozenset("niet geen nooit niets niemand zonder nergens".split())),
+    "ru": ("forward", frozenset("не нет ни никогда никто ничего нельзя без".split())),
     "tr": ("backward", frozenset("degil yok hic hicbir asla hayir".split())),
     "ar": ("forward", frozenset(
         "لا لم لن ليس ليست ليسوا لسنا لست غير دون بدون عدم ولا ولم ولن فلا فلم فلن وليس "

@@ -50,6 +50,8 @@ _DIGRAPHS = (("gh", "g"), ("kh", "k"), ("sh", "s"), ("th", "t"), ("dh", "d"))
 _READINGS = ((("ch", "ts"), ("c", "k")), (("ch", "k"), ("c", "j")))
 _FOLD = str.maketrans("wyqzpvd", "uiksbut")
 _SIMILAR = 0.75
+# Scripts with capital letters, so that names can be told by them.
+CASED_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN"})
 
 
 def char_script(ch: str) -> str:
@@ -69,6 +71,11 @@ def word_script(word: str) -> str:
         if script:
             counts[script] = counts.get(script, 0) + 1
     return max(counts, key=lambda s: counts[s]) if counts else ""
+
+
+def text_script(text: str) -> str:
+    """The script most of the text's letters are in ('' without letters)."""
+    return word_script(text)
 
 
 def expected_scripts(lang: str | None) -> frozenset[str]:

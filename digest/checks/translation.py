@@ -24,7 +24,7 @@ The translate answer gives the same fields translated plus a declared name map
     translation length    translated/pivot characters within bounds (``length_bounds``)
 
 What is checked per script: names are found by capitals, so in the target only cased
-scripts (Latin, Cyrillic, Greek, Armenian, Georgian) have name candidates; German capitalises
+scripts (Latin, Cyrillic, Greek, Armenian) have name candidates; German capitalises
 every noun, so there only acronyms are candidates. Arabic, Hebrew, CJK and Indic targets get
 the declared-form, transliteration, script and number checks, not "unexplained name".
 ``check_name_consistency`` checks the maps of one edition: one target form per pivot name.
@@ -44,7 +44,7 @@ from digest.checks.language import LANG_MIN_LETTERS, LANG_WRONG, language_name
 from digest.checks.lexicon import lexicon, stems_match, stopwords
 from digest.checks.names import mid_sentence_capitals, name_candidates, name_part
 from digest.checks.numbers import missing_numbers, number_values
-from digest.checks.scripts import expected_scripts, transliterates, word_script
+from digest.checks.scripts import CASED_SCRIPTS, expected_scripts, transliterates, word_script
 from digest.checks.source import WordIndex, glossary_for
 from digest.checks.text import WORD, fold, quoted
 from digest.ingest.sentences import split_sentences
@@ -74,7 +74,6 @@ _CHARS_VS_ENGLISH = {
     "zh": 0.3, "ja": 0.45, "ko": 0.5, "hi": 1.05, "th": 0.95,
 }  # fmt: skip
 LOW, HIGH, FIELD_LOW, FIELD_HIGH = 0.6, 1.7, 0.4, 2.5
-_CASED = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "GEORGIAN"})
 _AR_SUFFIXES = ("ين", "ون", "ات", "ية", "ة", "ي", "ه")  # plural, feminine, nisba: سوريين -> سوري
 _AR_CLITICS = re.compile(r"^(?:[وفبلك]?ال|[وف][بلك]?|[بلك])(?=\w{3,})")
 
@@ -262,7 +261,7 @@ def _names(
             ]
             if not glossed:
                 problems.append(f'{field.name}: "{pivot_name}" is not rendered (declare its form)')
-        if not expected_scripts(target) & _CASED or target in {"de", "lb"}:
+        if not expected_scripts(target) & CASED_SCRIPTS or target in {"de", "lb"}:
             continue  # no capitals to find names by; in German every noun has one
         for name, run in name_candidates(field.text, mid_sentence_capitals([field.text])):
             explained = any(  # run: its capitalised neighbours (a translated title)
