@@ -33,6 +33,7 @@ from _common import BENCH, SEEDS, append_results, table  # noqa: E402
 from perturbations import FAITHFUL, PERTURBATIONS, Article  # noqa: E402
 
 from digest.checks.claims import SourceSentences, check_claim  # noqa: E402
+from digest.checks.text import word_count  # noqa: E402
 from digest.ingest.sentences import split_sentences  # noqa: E402
 from digest.langid import identifier  # noqa: E402
 from digest.sources import read_file  # noqa: E402
@@ -90,7 +91,7 @@ def run(folders: list[Path], verbose: bool) -> dict[str, object]:
         seed = int(hashlib.sha256(article.name.encode()).hexdigest()[:8], 16)
         rng = random.Random(seed)
         for i, sentence in enumerate(article.sentences, 1):
-            if len(sentence.split()) < MIN_CLAIM_WORDS:
+            if word_count(sentence) < MIN_CLAIM_WORDS:
                 continue
             claims += 1
             for name, make in FAITHFUL.items():
@@ -174,6 +175,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the rates as JSON here")
     parser.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--verbose", action="store_true", help="print misses and false positives")
+    parser.add_argument("--quick", action="store_true", help="same run (it takes seconds)")
     args = parser.parse_args()
     folders = args.articles or [SEEDS, BENCH / "samples"]
     started = time.perf_counter()

@@ -4,7 +4,7 @@ Each perturbation takes a faithful claim (an article sentence citing itself) and
 distorted (claim, evidence) pair, or None when it cannot be made for that claim. Names are
 found as the product finds them (capitalised mid-sentence words, digest.checks.names), so in
 scripts without capitals there are no name swaps. Negation recipes exist for en, de, fr, es,
-tr and ar; other languages get no negation perturbation.
+it, pt, nl, ru, tr and ar (the languages with cue lists); others get no negation perturbation.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from digest.checks.claims import SourceSentences
 from digest.checks.names import entity_found, mid_sentence_capitals, name_candidates, name_part
 from digest.checks.numbers import numbers_in
 from digest.checks.source import SourceIndex
-from digest.checks.text import WORD, fold
+from digest.checks.text import WORD, fold, word_count
 
 
 @dataclass(frozen=True)
@@ -175,13 +175,13 @@ def unsupported(
         for other in everything
         if other.lang == article.lang and other.name != article.name
         for s in other.sentences
-        if len(s.split()) >= 5
+        if word_count(s) >= 5
     ]
     if not others:
         others = [
             s
             for k, s in enumerate(article.sentences, 1)
-            if abs(k - i) > 1 and len(s.split()) >= 5 and s != claim
+            if abs(k - i) > 1 and word_count(s) >= 5 and s != claim
         ]
     if not others:
         return None
@@ -210,6 +210,10 @@ _REMOVE: dict[str, list[tuple[str, str]]] = {
     "fr": [(r"\bn['’](\w+) (pas|jamais|plus|rien)\b", r"\1"),
            (r"\bne (\w+) (pas|jamais|plus|rien)\b", r"\1"), (r"\bsans\b", "avec")],
     "es": [(r"\bno (?=\w)", ""), (r"\bsin\b", "con"), (r"\bnunca\b", "siempre")],
+    "it": [(r"\bnon (?=\w)", ""), (r"\bsenza\b", "con"), (r"\bmai\b", "sempre")],
+    "pt": [(r"\bnão (?=\w)", ""), (r"\bsem\b", "com"), (r"\bnunca\b", "sempre")],
+    "nl": [(r" niet\b", ""), (r"\bgeen\b", "een"), (r"\bzonder\b", "met")],
+    "ru": [(r"(^|\s)не ", r"\1"), (r"(^|\s)без ", r"\1с ")],
     "tr": [(r" değil\b", ""), (r"\byok\b", "var")],
     "ar": [(r"(^|\s)(لا|لم|لن|ليس|ليست) ", r"\1"), (r"(^|\s)(ولا|ولم|ولن) ", r"\1و"),
            (r"(^|\s)دون ", r"\1مع ")],
@@ -224,6 +228,13 @@ _ADD: dict[str, list[tuple[str, str]]] = {
     "es": [(r"\b(es|son|está|están|fue|fueron|ha|han|será|serán|va|van|puede|pueden|debe|"
             r"deben|tiene|tienen|había|habían)\b", r"no \1"),
            (r"\b(\w{3,}(?:ó|aron|ieron))\b", r"no \1")],
+    "it": [(r"\b(è|sono|ha|hanno|sarà|saranno|era|erano|può|possono|deve|devono)\b",
+            r"non \1")],
+    "pt": [(r"\b(é|são|foi|foram|está|estão|tem|têm|vai|vão|pode|podem|deve|devem|será)\b",
+            r"não \1")],
+    "nl": [(r"\b(is|zijn|was|waren|heeft|hebben|wordt|worden|kan|kunnen|zal|zullen|moet)\b",
+            r"\1 niet")],
+    "ru": [(r"(^|\s)(?=\w{2,}(?:ал|ала|али|ило|ет|ит|ют|ят|ут)\b)", r"\1не ")],
     "ar": [(r"(^|\s)(?=[يت](?!ال)\w{3,})", r"\1لا ")],
 }  # fmt: skip
 _TR_PAST = re.compile(r"\b(\w{2,}?)([dt])([ıiuü])(?=\W*$|\s)")
