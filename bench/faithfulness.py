@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import BENCH, SEEDS, append_results, table  # noqa: E402
+from _common import BENCH, REPO, SEEDS, append_results, table  # noqa: E402
 from perturbations import FAITHFUL, PERTURBATIONS, Article  # noqa: E402
 
 from digest.checks.claims import SourceSentences, check_claim  # noqa: E402
@@ -165,7 +165,9 @@ def report(result: dict[str, object], folders: list[Path], seconds: float, save:
     )
     print(body)
     if save:
-        params = {"articles": "+".join(str(f) for f in folders), "claims": result["claims"]}
+        shown = [str(f.resolve().relative_to(REPO)) if f.resolve().is_relative_to(REPO) else str(f)
+                 for f in folders]  # fmt: skip
+        params = {"articles": "+".join(shown), "claims": result["claims"]}
         append_results("faithfulness", params, body)
 
 

@@ -254,3 +254,26 @@ def test_headline_against_all_evidence(sources: dict[str, SourceSentences]) -> N
     assert set(failed(check_headline("Turkey Launches Airstrikes On Aleppo", [[1]], seed))) == {
         "support"
     }
+
+
+def test_citation_marks_in_the_claim_are_not_numbers(sources: dict[str, SourceSentences]) -> None:
+    claim = "Turkey hosts more than 3.6 million Syrian refugees [9, 10]."
+    assert failed(check_claim(claim, [9], sources["en"])) == {}
+
+
+def test_cyrillic_names_are_checked() -> None:
+    source = SourceSentences(
+        [
+            "В Северогорске открылась новая школа, сообщил мэр города Андрей Волков.",
+            "Директор школы Елена Смирнова сказала, что набор уже закрыт.",
+        ],
+        "ru",
+    )
+    assert (
+        failed(check_claim("Мэр города Андрей Волков сообщил об открытии школы.", [1], source))
+        == {}
+    )
+    problems = failed(
+        check_claim("Директор школы Елена Волкова сказала, что набор закрыт.", [2], source)
+    )
+    assert problems["cited names"].startswith('claim: "Волкова" is not in sentence [2]')

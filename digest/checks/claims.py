@@ -15,10 +15,19 @@ summary sentence, a key point) comes with the 1-based ids of the sentences it re
 Across languages (``same_language=False``: a claim written straight in another language)
 only citations, numbers and names apply (names translation-tolerant, as in names.py); the
 word-level checks are "unverified". A failing check's detail names the claim and what to do.
+
+    source = SourceSentences.from_text(article.text, article.source_lang)  # once per article
+    prompt_block = source.numbered()                                       # "[1] ...\n[2] ..."
+    checks = check_claim("Turkey hosts 3.6 million refugees.", [9], source, label="key point 2")
+    checks += check_headline(headline, [[9], [1, 3]], source)
+    hints = {name: CLAIM_HINTS[name] for name in {c.name for c in checks if c.status == "fail"}}
+
+Citation marks left in a claim ("... refugees [9]") are ignored, not read as numbers.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,6 +54,7 @@ from digest.models import Check, CheckStatus
 # bench/faithfulness.py): faithful paraphrases keep >= 0.67 of their content words, the
 # distortions seen ("launched airstrikes" for "hit 54 regime targets") keep <= 0.4.
 SUPPORT_MIN = 0.6
+_CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 SUPPORT_MIN_WORDS = 2  # a claim sentence with fewer content words is not judged on coverage
 
 
@@ -282,6 +292,7 @@ def check_claim(
     ``label`` names the claim in details ("key point 2"); ``claim_lang`` is the claim's
     language (defaults to the source's); ``same_language=False`` for a claim written in
     another language than the article: then only citations, numbers and names apply."""
+    claim = _CITATION_MARK.sub("", claim).strip()
     problems = _citations(evidence, source, label)
     cited = sorted({i for i in evidence if 1 <= i <= len(source)})
     checks = [_check(CITATIONS, problems, label)]
