@@ -199,6 +199,11 @@ def test_names_declared_and_used(ident: LanguageIdentifier) -> None:
     problems = run(invented, GOOD["fr"][1], "fr", ident)["translation names"]
     assert '"Hakan" is not a name of the original' in problems
     assert '"Fuat Oktay" (declared for "Fuat Oktay") is not in the translation' in problems
+    # German: nouns are capitalised, so only acronyms count as names there
+    acronym = replaced("de", "mit Russland und dem Iran", "mit Russland, der NATO und dem Iran")
+    assert run(acronym, GOOD["de"][1], "de", ident)["translation names"] == (
+        'summary sentence 1: "NATO" is not a name of the original'
+    )
 
 
 def test_fields_and_citations_kept(ident: LanguageIdentifier) -> None:

@@ -261,9 +261,11 @@ def _names(
             ]
             if not glossed:
                 problems.append(f'{field.name}: "{pivot_name}" is not rendered (declare its form)')
-        if not expected_scripts(target) & CASED_SCRIPTS or target in {"de", "lb"}:
-            continue  # no capitals to find names by; in German every noun has one
+        if not expected_scripts(target) & CASED_SCRIPTS:
+            continue  # no capitals to find names by
         for name, run in name_candidates(field.text, mid_sentence_capitals([field.text])):
+            if target in {"de", "lb"} and not name.isupper():
+                continue  # German capitalises every noun: only acronyms are names for sure
             explained = any(  # run: its capitalised neighbours (a translated title)
                 _core(w) in allowed or any(_present(w, _words(d)) for d in declared)
                 for w in [name, *run]
