@@ -46,6 +46,7 @@ TARGETS = {
     "unsupported": 0.90,
     "negation": 0.80,
     "participants": 0.50,
+    "added clause": 0.0,  # no target: reported to show the limit of word coverage
 }
 FALSE_POSITIVE_MAX = 0.05
 MIN_CLAIM_WORDS = 5
@@ -93,8 +94,6 @@ def run(folders: list[Path], verbose: bool) -> dict[str, object]:
     claims = 0
     for article in articles:
         source = SourceSentences(article.sentences, article.lang)
-        seed = int(hashlib.sha256(article.name.encode()).hexdigest()[:8], 16)
-        rng = random.Random(seed)
         for i, sentence in enumerate(article.sentences, 1):
             if word_count(sentence) < MIN_CLAIM_WORDS:
                 continue
@@ -111,6 +110,9 @@ def run(folders: list[Path], verbose: bool) -> dict[str, object]:
                     faithful_lang[article.lang].caught += 1
                     false_positives.append(f"{article.name} [{i}] {name}: {variant!r} {failed}")
             for kind, perturb in PERTURBATIONS.items():
+                # one generator per article, sentence and kind: adding a kind moves no other
+                key = f"{article.name}|{i}|{kind}".encode()
+                rng = random.Random(int(hashlib.sha256(key).hexdigest()[:8], 16))
                 made = perturb(sentence, i, article, articles, source, rng)
                 if made is None:
                     continue
@@ -148,7 +150,7 @@ def report(result: dict[str, object], folders: list[Path], seconds: float, save:
         if not tally.total:  # no claim allowed this distortion: nothing to say
             rows.append([kind, 0, 0, "n/a", target, "n/a"])
             continue
-        ok = "yes" if tally.rate() >= target else "NO"
+        ok = "" if not target else "yes" if tally.rate() >= target else "NO"
         rows.append([kind, tally.total, tally.caught, round(tally.rate(), 3), target, ok])
     fp_ok = "yes" if faithful.rate() <= FALSE_POSITIVE_MAX else "NO"
     rows.append(

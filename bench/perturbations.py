@@ -110,7 +110,7 @@ def _names(claim: str, capitals: set[str], nouns: frozenset[str]) -> list[str]:
 
 
 def _replace_word(text: str, old: str, new: str) -> str:
-    return re.sub(rf"(?<!\w){re.escape(old)}", new, text, count=1)
+    return re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", new, text, count=1)
 
 
 def swapped_name(
@@ -186,6 +186,27 @@ def unsupported(
     if not others:
         return None
     return f"{claim} {rng.choice(others)}", [i]
+
+
+def added_clause(
+    claim: str, i: int, article: Article, _all: list[Article], src: SourceSentences,
+    rng: random.Random,
+) -> tuple[str, list[int]] | None:  # fmt: skip
+    """A clause (>= 4 words, between commas) of an uncited, non-adjacent sentence of the same
+    article slipped in before the claim's final stop: on topic, but not in the evidence."""
+    clauses = [
+        c
+        for k, s in enumerate(article.sentences, 1)
+        if abs(k - i) > 1 and s != claim
+        for c in _clauses(s)
+        if word_count(c) >= 4 and not any(q in c for q in '“”"«»„')
+    ]
+    if not clauses:
+        return None
+    body = claim.rstrip()
+    stop = body[-1] if body and body[-1] in ".!?。" else ""
+    body = body[: len(body) - len(stop)]
+    return f"{body}, {rng.choice(clauses)}{stop or '.'}", [i]
 
 
 def wrong_citation(
@@ -299,5 +320,6 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "negation": negation,
     "participants": swapped_participants,
     "unsupported": unsupported,
+    "added clause": added_clause,
     "citation": wrong_citation,
 }

@@ -277,3 +277,10 @@ def test_cyrillic_names_are_checked() -> None:
         check_claim("Директор школы Елена Волкова сказала, что набор закрыт.", [2], source)
     )
     assert problems["cited names"].startswith('claim: "Волкова" is not in sentence [2]')
+
+
+def test_an_added_clause_fails_on_its_own(sources: dict[str, SourceSentences]) -> None:
+    claim = "Turkey hosts more than 3.6 million Syrian refugees, sending a large contingent of commandos."
+    assert failed(check_claim(claim, [9], sources["en"]))["support"].startswith(
+        'claim: "sending", "large", "contingent"'
+    )

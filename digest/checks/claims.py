@@ -56,6 +56,8 @@ from digest.models import Check, CheckStatus
 SUPPORT_MIN = 0.6
 _CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 SUPPORT_MIN_WORDS = 2  # a claim sentence with fewer content words is not judged on coverage
+CLAUSE_MIN, CLAUSE_MIN_WORDS = 0.34, 3  # an added clause: at most a third of its words cited
+_CLAUSE = re.compile(r"[,;:]\s+|\s[–—]\s|،\s*|[、，；：]")
 
 
 @dataclass(frozen=True)
@@ -213,32 +215,47 @@ def _names(
 
 
 def _support(claim: str, cited: list[int], source: SourceSentences) -> list[str]:
+    """Per claim sentence, >= SUPPORT_MIN of its content words in the cited sentences; per
+    clause (between commas, semicolons, dashes) of >= CLAUSE_MIN_WORDS content words, more
+    than CLAUSE_MIN: so neither an added sentence nor an added clause hides in the rest."""
     lex = source.lexicon
     cited_stems = {s for i in cited for s in source.stems[i - 1]}
     problems: list[str] = []
     for part in split_sentences(claim, source.lang) or [claim]:
-        words = lex.content_words(part)
-        stems = list(dict.fromkeys(stem for _, stem in words))
-        if len(stems) < SUPPORT_MIN_WORDS:
-            continue
-        missing = [s for s in stems if not any(stems_match(s, c) for c in cited_stems)]
-        share = 1 - len(missing) / len(stems)
-        if share >= SUPPORT_MIN:
-            continue
-        surfaces = list(dict.fromkeys(w for w, s in words if s in missing))
-        others = [
-            i
-            for i, sentence_stems in enumerate(source.stems, 1)
-            if i not in cited
-            and sum(any(stems_match(m, s) for s in sentence_stems) for m in missing) * 2
-            >= len(missing)
-        ]
-        hint = f" (see {ids_label(others[:3])})" if others else ""
-        problems.append(
-            f"{quoted(surfaces)} {'is' if len(surfaces) == 1 else 'are'} not in "
-            f"{ids_label(cited)}{hint}, only {share:.0%} of its words are"
-        )
+        units = [(part, SUPPORT_MIN_WORDS, SUPPORT_MIN)]
+        clauses = [c for c in _CLAUSE.split(part) if c.strip()]
+        if len(clauses) > 1:
+            units += [(c, CLAUSE_MIN_WORDS, CLAUSE_MIN) for c in clauses]
+        for text, min_words, min_share in units:
+            words = lex.content_words(text)
+            stems = list(dict.fromkeys(stem for _, stem in words))
+            if len(stems) < min_words:
+                continue
+            missing = [s for s in stems if not any(stems_match(s, c) for c in cited_stems)]
+            share = 1 - len(missing) / len(stems)
+            if share >= min_share:
+                continue
+            problems.append(_unsupported(words, missing, share, cited, source))
+            break  # one problem per claim sentence
     return problems
+
+
+def _unsupported(
+    words: list[tuple[str, str]], missing: list[str], share: float, cited: list[int],
+    source: SourceSentences,
+) -> str:  # fmt: skip
+    surfaces = list(dict.fromkeys(w for w, s in words if s in missing))
+    others = [
+        i
+        for i, sentence_stems in enumerate(source.stems, 1)
+        if i not in cited
+        and sum(any(stems_match(m, s) for s in sentence_stems) for m in missing) * 2 >= len(missing)
+    ]
+    hint = f" (see {ids_label(others[:3])})" if others else ""
+    return (
+        f"{quoted(surfaces)} {'is' if len(surfaces) == 1 else 'are'} not in "
+        f"{ids_label(cited)}{hint}, only {share:.0%} of its words are"
+    )
 
 
 def _same_negation(a: Negation, b: Negation) -> bool:
