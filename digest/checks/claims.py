@@ -131,12 +131,12 @@ def _unverified(spec: NamedCheck, why: str) -> Check:
     return Check(name=spec.name, status="unverified", detail=why)
 
 
-def _citations(evidence: Sequence[int], source: SourceSentences, label: str) -> list[str]:
+def _citations(evidence: Sequence[int], source: SourceSentences) -> list[str]:
     if not evidence:
-        return [f"{label} cites no sentence"]
+        return ["cites no sentence"]
     bad = [i for i in evidence if not 1 <= i <= len(source)]
     if bad:
-        return [f"{label} cites {bad}, but the article's sentences are [1] to [{len(source)}]"]
+        return [f"cites {bad}, but the article's sentences are [1] to [{len(source)}]"]
     return []
 
 
@@ -310,7 +310,7 @@ def check_claim(
     language (defaults to the source's); ``same_language=False`` for a claim written in
     another language than the article: then only citations, numbers and names apply."""
     claim = _CITATION_MARK.sub("", claim).strip()
-    problems = _citations(evidence, source, label)
+    problems = _citations(evidence, source)
     cited = sorted({i for i in evidence if 1 <= i <= len(source)})
     checks = [_check(CITATIONS, problems, label)]
     if not cited:
