@@ -268,6 +268,11 @@ def _same_negation(a: Negation, b: Negation) -> bool:
     )
 
 
+def _surface(scope: tuple[str, ...], text: str, lex: Lexicon) -> str:
+    """The word as written for the head of a negation's scope (stems read badly)."""
+    return next((w for w, stem in lex.content_words(text) if stem == scope[0]), scope[0])
+
+
 def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str]:
     lex = source.lexicon
     claim_negations = lex.negations(claim)
@@ -277,8 +282,10 @@ def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str
     for negation in claim_negations:
         supported = any(_same_negation(negation, other) for other in cited_negations)
         if not supported:
-            what = f' "{negation.cue} {"/".join(negation.scope[:2])}"' if negation.scope else ""
-            problems.append(f"negation{what} is not in {ids_label(cited)}")
+            what = f' "{negation.cue} {_surface(negation.scope, claim, lex)}"'
+            problems.append(
+                f"negation{what if negation.scope else ''} is not in {ids_label(cited)}"
+            )
     for negation in cited_negations:
         if not negation.scope:
             continue
@@ -289,7 +296,8 @@ def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str
         if not any(_same_negation(negation, mine) for mine in claim_negations):
             verb = "says" if len(cited) == 1 else "say"
             problems.append(
-                f'{ids_label(cited)} {verb} "{negation.cue}" about "{negation.scope[0]}", '
+                f'{ids_label(cited)} {verb} "{negation.cue}" about '
+                f'"{_surface(negation.scope, source.text(cited), lex)}", '
                 "the claim does not"
             )
     return list(dict.fromkeys(problems))
