@@ -285,3 +285,8 @@ def test_an_added_clause_fails_on_its_own(sources: dict[str, SourceSentences]) -
         'claim: "sending", "contingent", "commandos" are not in sentence [9] (see sentence [11]), '
         "only 57% of its words are"
     )
+
+
+def test_a_negation_with_nothing_after_it(sources: dict[str, SourceSentences]) -> None:
+    problems = failed(check_claim("Turkey said it would not.", [1], sources["en"]))
+    assert problems["negation"] == 'claim: negation "not" is not in sentence [1]'

@@ -282,10 +282,8 @@ def _negation(claim: str, cited: list[int], source: SourceSentences) -> list[str
     for negation in claim_negations:
         supported = any(_same_negation(negation, other) for other in cited_negations)
         if not supported:
-            what = f' "{negation.cue} {_surface(negation.scope, claim, lex)}"'
-            problems.append(
-                f"negation{what if negation.scope else ''} is not in {ids_label(cited)}"
-            )
+            what = f" {_surface(negation.scope, claim, lex)}" if negation.scope else ""
+            problems.append(f'negation "{negation.cue}{what}" is not in {ids_label(cited)}')
     for negation in cited_negations:
         if not negation.scope:
             continue
