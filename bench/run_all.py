@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["startup", "render", "cache", "throughput", "local_model", "strategy"]
+ORDER = ["startup", "render", "cache", "throughput", "local_model", "strategy", "faithfulness"]
 
 
 def main() -> None:

@@ -153,3 +153,33 @@ ENTITIES = CheckSpec(
     hint="name only people, places and organisations the article names, spelled as in it",
     run=check_entities,
 )
+
+
+# Public helpers for the claim and translation checks (digest.checks.claims, .translation):
+# the same logic as check_entities, one name at a time.
+
+
+def name_candidates(text: str, capitalised_elsewhere: set[str]) -> list[tuple[str, list[str]]]:
+    """Proper-name candidates of ``text``, each with the run of capitalised words it stands
+    in; sentence-start words count when ``capitalised_elsewhere`` holds them."""
+    return _candidates(text, capitalised_elsewhere)
+
+
+def mid_sentence_capitals(texts: list[str]) -> set[str]:
+    """Words capitalised mid-sentence somewhere in ``texts`` (so: names, in most languages)."""
+    return _mid_sentence_capitals(texts)
+
+
+def name_part(word: str) -> str:
+    """The name inside a word: Türkiye'nin -> Türkiye, d'Idlib -> Idlib."""
+    return _name_part(word)
+
+
+def entity_found(name: str, source: SourceIndex) -> bool:
+    """``name`` stands in ``source`` (suffix-tolerant; an acronym may match initials)."""
+    return _entity_found(name, source)
+
+
+def maybe_translated(name: str, run: list[str], source: SourceIndex, glossary: WordIndex) -> bool:
+    """``name`` could be a translation of something ``source`` names (cross-language only)."""
+    return _translated(name, run, source, glossary)

@@ -1,1 +1,1 @@
-"""Articles in: files, cleaning, fetching pages, feeds, and the day's story list."""
+"""Articles in: files, cleaning, sentences, fetching pages, feeds, and the day's story list."""
