@@ -14,10 +14,15 @@ from typing import Any
 from digest.event_features import Features, anchor_keys, shared_anchors
 
 TOP_K = 12  # features per article that look for candidates
+# Names and figures are rare in the world even when every article of a small batch has
+# them: their IDF counts this many pseudo-articles without them.
+ANCHOR_PRIOR = 20
 
 
-def tfidf(docs: Sequence[list[str]], *, sublinear: bool) -> Any:
-    """Rows: l2-normalised tf-idf (idf = ln((1+n)/(1+df)): a word in every doc weighs 0)."""
+def tfidf(docs: Sequence[list[str]], *, sublinear: bool, prior: int = 0) -> Any:
+    """Rows: l2-normalised tf-idf, idf = ln((1+n+prior)/(1+df)): without a prior a word in
+    every article weighs 0; ``prior`` pseudo-articles holding none of the features keep
+    what a small batch shares (two reports of one event) from weighing nothing."""
     import numpy as np
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
@@ -28,7 +33,7 @@ def tfidf(docs: Sequence[list[str]], *, sublinear: bool) -> Any:
     if sublinear:
         counts.data = 1.0 + np.log(counts.data)
     df = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf = np.log((1.0 + counts.shape[0]) / (1.0 + df))
+    idf = np.log((1.0 + counts.shape[0] + prior) / (1.0 + df))
     weighted = counts @ sparse.diags(idf)
     return normalize(weighted.tocsr(), copy=False), df
 
@@ -116,10 +121,15 @@ class LexicalIndex:
             anchors, _ = tfidf(
                 [anchor_keys(feats[i], script=not feats[i].latin) for i in members],
                 sublinear=False,
+                prior=ANCHOR_PRIOR,
             )
             self.by_lang[lang] = (np.array(members, np.int64), matrix, df, anchors)
-        self.names, self.names_df = tfidf(shared_anchors(feats, script=False), sublinear=False)
-        self.skel, self.skel_df = tfidf(shared_anchors(feats, script=True), sublinear=False)
+        self.names, self.names_df = tfidf(
+            shared_anchors(feats, script=False), sublinear=False, prior=ANCHOR_PRIOR
+        )
+        self.skel, self.skel_df = tfidf(
+            shared_anchors(feats, script=True), sublinear=False, prior=ANCHOR_PRIOR
+        )
 
     def candidates(self) -> tuple[Any, Any]:
         import numpy as np
