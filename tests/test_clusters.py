@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from digest.clusters import Tuning, cluster_articles
+from digest.clusters import ANCHOR_THRESHOLD, Tuning, cluster_articles
 from digest.disagreements import find_disagreements
 from digest.event_features import features, parse_figure
 from digest.models import Article
@@ -150,7 +150,7 @@ def test_confirm_hook_can_refuse_a_borderline_merge() -> None:
 
     # Raise the bar so that this pair is borderline (evidence just over 1).
     base = cluster_articles([en, tr]).clusters[0].merges[0].evidence
-    tuning = Tuning(anchor_threshold=0.25 * base / 1.1)
+    tuning = Tuning(anchor_threshold=ANCHOR_THRESHOLD * base / 1.1)
     result = cluster_articles([en, tr], confirm=refuse, tuning=tuning)
     assert asked and len(result.clusters) == 2 and result.rejected_merges == 1
 
