@@ -320,6 +320,8 @@ def main() -> None:
         + scale_table
         + "\n\n"
         + "\n".join(f"- {line}" for line in verdict)
+        + "\n\n"
+        + CAVEAT
     )
     append_results(
         "clusters" + (" (quick)" if args.quick else ""),
@@ -333,6 +335,14 @@ def main() -> None:
     )
 
 
+CAVEAT = (
+    "Caveat: the labelled set was written by the engineer who tuned the method, and the two "
+    "thresholds sit in the middle of the range where it scores 1.00 (sweep above), so 1.00 "
+    "is an upper bound for unseen news; the sweep shows how far the defaults are from the "
+    "edges. The synthetic F1 only shows that scale does not break the clustering (its "
+    "events are easy by construction). The first labelled run includes importing "
+    "scikit-learn (about 1 s)."
+)
 HEADERS = [
     "method", "clusters", "within P", "within R", "within F1",
     "across P", "across R", "across F1", "seconds",
