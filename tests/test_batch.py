@@ -35,8 +35,10 @@ def inbox(tmp_path: Path) -> Path:
     return folder
 
 
-def settings_for(tmp_path: Path) -> Settings:
-    return load_settings({"out": tmp_path / "editions", "languages": LANGS})
+def settings_for(tmp_path: Path, strategy: str = "direct") -> Settings:
+    """The batch mechanics are tested with one summary per article and language
+    (strategy direct); the pivot strategy's split is tested on its own below."""
+    return load_settings({"out": tmp_path / "editions", "languages": LANGS, "strategy": strategy})
 
 
 def run(
@@ -59,7 +61,9 @@ def run(
 
 
 def summary_requests(fake: FakeOpenAI) -> list[dict[str, Any]]:
-    return [body for body in fake.requests if requested_kind(body) == "summary"]
+    return [
+        body for body in fake.requests if requested_kind(body) in ("summary", "summary_evidence")
+    ]
 
 
 def brief_requests(fake: FakeOpenAI) -> list[dict[str, Any]]:
@@ -101,7 +105,7 @@ def test_complete_batch_answers_every_summary_and_fills_the_cache(
     ids = {a.id for a in outcome.digest.articles}
     assert {(line["method"], line["url"]) for line in lines} == {("POST", "/v1/chat/completions")}
     assert {line["custom_id"] for line in lines} == {
-        f"{article_id}:{lang}:summarize@1" for article_id in ids for lang in LANGS
+        f"{article_id}:{lang}:summarize@2" for article_id in ids for lang in LANGS
     }
 
     # Same day, no --batch: everything comes from the cache the batch filled.
@@ -208,8 +212,14 @@ def test_cli_batch_flag(
         )
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
-    assert endpoint_env.batches_created == 1
     assert f"published {ITEMS}, withheld 0" in out and ", batch batch_" in out
+    # The default strategy (pivot): the batch holds each article's summary in its own
+    # language; the translations rest on those, so they are asked directly afterwards.
+    assert endpoint_env.batches_created == 1
+    assert {line["custom_id"].split(":")[1] for line in uploaded_lines(endpoint_env)} == {"en"}
+    assert len(endpoint_env.batch_requests) == len(SLUGS)
+    kinds = [requested_kind(body) for body in endpoint_env.requests]
+    assert kinds.count("translation") == len(SLUGS) and "summary_evidence" not in kinds
 
 
 def test_a_batch_made_useless_by_a_direct_run_is_cancelled_not_awaited(

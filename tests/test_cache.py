@@ -191,8 +191,10 @@ def test_cache_stats_and_clear(
     stats = invoke(capsys, "cache", "stats")
     assert stats.code == 0
     assert str(tmp_path / "user-cache" / "cache.sqlite3") in stats.out
+    # One summary in the article's language, two translations of it (strategy pivot).
     assert "entries: 3" in stats.out
-    assert "prompt summarize@1: 3" in stats.out and "model fake-model: 3" in stats.out
+    assert "prompt summarize@2: 1" in stats.out and "prompt translate@1: 2" in stats.out
+    assert "model fake-model: 3" in stats.out
 
     cleared = invoke(capsys, "cache", "clear", "--yes")
     assert cleared.code == 0 and "removed 3" in cleared.out
@@ -217,16 +219,19 @@ def test_withheld_items_are_cached_until_retry_withheld(
 ) -> None:
     from support.openai_server import Fault
 
-    endpoint_env.set_default(Fault.wrong_language("en"))
+    endpoint_env.set_default(Fault.wrong_language("de"))
     assert run(capsys, str(SEED), "--lang", "tr").code == 3
-    assert endpoint_env.chat_calls == 3
+    paid = endpoint_env.chat_calls
+    # The English summary asked and re-asked twice (withheld; its extract stands in), then
+    # the extract's Turkish translation, three times too (withheld; English shown instead).
+    assert paid == 6
     assert run(capsys, str(SEED), "--lang", "tr").code == 3
-    assert endpoint_env.chat_calls == 3  # a withheld answer is not paid for twice
+    assert endpoint_env.chat_calls == paid  # a withheld answer is not paid for twice
 
     endpoint_env.set_default(None)
     result = run(capsys, str(SEED), "--lang", "tr", "--retry-withheld")
     assert result.code == 0, result.err
-    assert endpoint_env.chat_calls == 4
+    assert endpoint_env.chat_calls == paid + 2  # the summary, then its translation
 
 
 # ---- two processes, one cache file -----------------------------------------------------

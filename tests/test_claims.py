@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.paths import REPO
 
 from digest.checks.claims import (
     CLAIM_CHECKS,
@@ -17,10 +16,8 @@ from digest.checks.claims import (
     check_headline,
 )
 from digest.checks.lexicon import lexicon, unnegated_tr
+from digest.ingest.files import read_file
 from digest.models import Check
-from digest.sources import read_file
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def article(path: str, lang: str) -> SourceSentences:

@@ -1,4 +1,4 @@
-"""Event clustering (digest.clusters) and source disagreements (digest.disagreements)."""
+"""Event clustering (digest.ingest.clusters) and where sources disagree (disagreements)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from digest.clusters import ANCHOR_THRESHOLD, Tuning, cluster_articles
-from digest.disagreements import find_disagreements
-from digest.event_features import features, parse_figure
+from digest.ingest.clusters import ANCHOR_THRESHOLD, Tuning, cluster_articles
+from digest.ingest.disagreements import find_disagreements
+from digest.ingest.event_features import features, parse_figure
 from digest.models import Article
 
 T0 = datetime(2026, 3, 11, 7, 0, tzinfo=timezone(timedelta(hours=3)))

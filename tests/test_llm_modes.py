@@ -93,5 +93,5 @@ def test_a_server_accepting_json_schema_is_never_downgraded(
 
     assert formats(endpoint_env) == ["json_schema", "json_schema"]
     fmt = endpoint_env.requests[0]["response_format"]
-    assert fmt["json_schema"]["name"] == "summary"
+    assert fmt["json_schema"]["name"] == "summary_evidence"
     assert manifest(tmp_path)["structured_mode"] == "json_schema"

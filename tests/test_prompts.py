@@ -67,10 +67,13 @@ def test_bare_name_loads_the_latest_and_name_at_n_pins(tmp_path: Path) -> None:
 
 def test_the_shipped_prompts_load() -> None:
     refs = [s.ref for s in list_prompts()]
-    assert "summarize@1" in refs
+    assert {"summarize@1", "summarize@2", "translate@1", "verify@1", "briefing@1"} <= set(refs)
+    assert load_prompt("summarize@1").output == "summary"
     spec = load_prompt("summarize")
-    assert spec.output == "summary" and spec.version >= 1
+    assert spec.output == "summary_evidence" and spec.cites_sentences and spec.version >= 2
     assert spec.fingerprint() == load_prompt(spec.ref).fingerprint()
+    assert load_prompt("translate").output == "translation"
+    assert load_prompt("verify").output == "verdicts"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.paths import SEEDS
 
 from digest.errors import InputError
 from digest.ingest.cleaning import (
@@ -31,7 +32,6 @@ from digest.ingest.files import (
 )
 from digest.models import Article
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_TXT = SEEDS / "000_e2a5421fd2ec2f6f.txt"
 SEED_HTML = SEEDS / "001_larkford_cycle_bridge.html"
 SEED_MD = SEEDS / "002_northline_night_trains.md"

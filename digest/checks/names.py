@@ -62,13 +62,14 @@ def _candidates(text: str, capitalised_elsewhere: set[str]) -> list[tuple[str, l
             continue
         if text[previous_end : match.start()].strip():
             runs.append([])
-        runs[-1].append(name)
+        run = runs[-1]
+        run.append(name)
         previous_end = match.end()
         if name != match.group(0):
             runs.append([])  # a case suffix (Kupası'na) ends the name
         mid = mode == "normal" and _mid_sentence(text, match.start())
         if len(name) >= 2 and (name.isupper() or mid or name in capitalised_elsewhere):
-            found.append((name, runs[-1]))
+            found.append((name, run))  # the run it ends, not the empty one after it
     return found
 
 

@@ -191,7 +191,13 @@ def _language(
         script, core = word_script(word), _core(word)
         if script and script not in scripts and core not in allowed:
             problems.append(f'{field.name}: "{word}" is in {script.title()} script')
-        elif same_script and len(core) >= 3 and core in pivot_stop and core in copied:
+        elif (
+            same_script
+            and len(core) >= 3
+            and core in pivot_stop
+            and core in copied
+            and core not in allowed  # part of a name or term: "Marsh End", "The Hague"
+        ):
             problems.append(f'{field.name}: "{word}" is left in {language_name(pivot_lang)}')
     for sentence in split_sentences(field.text, target):
         if sum(c.isalpha() for c in sentence) < LANG_MIN_LETTERS:

@@ -24,6 +24,20 @@ ModelFileOption = Annotated[
     Path | None,
     typer.Option("--model-file", help="Run this GGUF locally instead of the bundled model."),
 ]
+StrategyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy",
+        help="pivot: summarise in the article's language, translate the checked summary "
+        "[default]; direct: summarise in every language.",
+    ),
+]
+VerifyOption = Annotated[
+    bool, typer.Option("--verify", help="Verifier pass: one more call per summary.")
+]
+EvidenceOption = Annotated[
+    bool, typer.Option("--evidence", help="Footnotes quoting each claim's source sentences.")
+]
 BaseUrlOption = Annotated[
     str | None,
     typer.Option("--base-url", help="OpenAI-compatible endpoint URL [env: OPENAI_BASE_URL]."),
@@ -36,24 +50,29 @@ def notice(message: str) -> None:
 
 
 def report_withheld(digest: Digest) -> None:
-    """One stderr line per withheld item: what was not published, and why."""
+    """One stderr line per item not published as asked: withheld (and why), or shown in the
+    article's own language or as an extract instead (and why)."""
     titles = {a.id: a.title for a in digest.articles}
     for result in digest.results:
+        title = titles.get(result.article_id, "?")[:60]
         if result.status == "withheld":
-            notice(
-                f"withheld [{result.lang}] {titles.get(result.article_id, '?')[:60]}: "
-                f"{(result.reason or '')[:160]}"
-            )
+            notice(f"withheld [{result.lang}] {title}: {(result.reason or '')[:160]}")
+        elif result.origin == "source-language":
+            notice(f"[{result.lang}] {title}: shown in {result.shown_lang}: {result.note}"[:240])
+        elif result.origin == "extract":
+            notice(f"[{result.lang}] {title}: extract shown: {result.note}"[:240])
 
 
 def outcome_text(digest: Digest, out_dir: Path, extra: str = "") -> str:
     """The common tail of a run's summary line: where, what was published, what it cost."""
     published = sum(r.status == "published" for r in digest.results)
+    fallback = digest.fallback_count()
+    shown = f" ({fallback} in the article's language)" if fallback else ""
     usage = digest.usage
     cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
     return (
         f"{out_dir}/ (open {out_dir / 'index.html'}); "
-        f"published {published}, withheld {digest.withheld_count()}; "
+        f"published {published}{shown}, withheld {digest.withheld_count()}; "
         f"{usage.calls} LLM call(s), {usage.prompt_tokens} tokens in / "
         f"{usage.completion_tokens} out{cost}{extra}, {digest.cache_hits} cache hit(s), "
         f"{digest.timings.get('total', 0):.1f} s"

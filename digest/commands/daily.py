@@ -11,9 +11,12 @@ import typer
 from digest.commands.common import (
     BaseUrlOption,
     ConfigOption,
+    EvidenceOption,
     ModelFileOption,
     ModelOption,
     ProgressBar,
+    StrategyOption,
+    VerifyOption,
     flags,
     notice,
     outcome_text,
@@ -72,6 +75,9 @@ def daily(
     model: ModelOption = None,
     model_file: ModelFileOption = None,
     base_url: BaseUrlOption = None,
+    strategy: StrategyOption = None,
+    verify: VerifyOption = False,
+    evidence: EvidenceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Build today's edition from feeds, URLs and folders (config [[sources]] plus flags)
@@ -108,6 +114,9 @@ def daily(
             model=model,
             model_file=model_file,
             base_url=base_url,
+            strategy=strategy,
+            verify=verify,
+            evidence=evidence,
         ),
         config,
     )

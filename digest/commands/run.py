@@ -11,9 +11,12 @@ import typer
 from digest.commands.common import (
     BaseUrlOption,
     ConfigOption,
+    EvidenceOption,
     ModelFileOption,
     ModelOption,
     ProgressBar,
+    StrategyOption,
+    VerifyOption,
     flags,
     notice,
     outcome_text,
@@ -45,6 +48,9 @@ def run(
     model: ModelOption = None,
     model_file: ModelFileOption = None,
     base_url: BaseUrlOption = None,
+    strategy: StrategyOption = None,
+    verify: VerifyOption = False,
+    evidence: EvidenceOption = False,
     prompt: Annotated[
         str | None, typer.Option("--prompt", help="Prompt name[@version], default latest.")
     ] = None,
@@ -79,6 +85,9 @@ def run(
             model=model,
             model_file=model_file,
             base_url=base_url,
+            strategy=strategy,
+            verify=verify,
+            evidence=evidence,
             prompt=prompt,
             title=title,
             concurrency=concurrency,

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from digest.event_features import figure_key, fold, parse_figure
+from digest.ingest.event_features import figure_key, fold, parse_figure
 from digest.models import Article
 
 WINDOW = 4  # words between a figure and its keyword, at most

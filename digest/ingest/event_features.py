@@ -1,6 +1,6 @@
 """Text features for event clustering: folded words, names, figures and anchor keys.
 
-Pure functions; ``digest.clusters`` explains how they are used. Names are capitalised words
+Pure functions; ``digest.ingest.clusters`` explains how they are used. Names are capitalised words
 (not at a sentence start unless also seen inside one), cut at an apostrophe (Turkish
 suffixes: ``Malatya'nın``), accent-folded and transliterated with ``anyascii`` and cut to
 6 letters; for non-Latin scripts a consonant skeleton stands in (``ملاطية`` ~ ``Malatya``).

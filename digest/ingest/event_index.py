@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from digest.event_features import Features, anchor_keys, shared_anchors
+from digest.ingest.event_features import Features, anchor_keys, shared_anchors
 
 TOP_K = 12  # features per article that look for candidates
 # Names and figures are rare in the world even when every article of a small batch has

@@ -40,8 +40,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from digest.event_features import features
-from digest.event_index import LexicalIndex, lsh_candidates
+from digest.ingest.event_features import features
+from digest.ingest.event_index import LexicalIndex, lsh_candidates
 from digest.models import Article
 
 MethodName = Literal["lexical", "embeddings", "lexical+embeddings"]
