@@ -284,7 +284,7 @@ def test_review_page_shows_every_item_with_the_token_and_a_strict_csp(
     nonce = re.search(r"'nonce-([\w-]+)'", csp)
     assert nonce and re.findall(r"<script[^>]*>", html) == [f'<script nonce="{nonce[1]}">']
     assert html.count(f'name="token" value="{review_server.review.token}"') == 12  # type: ignore[union-attr]
-    assert html.count('class="item undecided"') == 6 and "6 items undecided" in html
+    assert html.count('class="item is-undecided"') == 6 and "6 items undecided" in html
     assert "Publish with reason" in html and "Keep withheld" in html
     assert EDITOR in html
     index = request(review_server, "GET", "/")[2]

@@ -379,7 +379,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         # Every response is re-read from disk: a re-run must show at once, never a stale copy.
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: a browser then sends `Origin: null` with our own
+        # form posts, and the review's Origin check needs the real one. Other sites still
+        # get no Referer.
+        self.send_header("Referrer-Policy", "same-origin")
         if csp:
             self.send_header("Content-Security-Policy", csp)
         self.end_headers()
