@@ -358,6 +358,14 @@ def test_review_serves_only_on_loopback(edition: Path):
         make_server(edition, "0.0.0.0", 0, ReviewSession(editor=EDITOR))
 
 
+def test_review_on_another_address_is_one_line_usage_error(
+    edition: Path, capsys: pytest.CaptureFixture[str]
+):
+    result = invoke(capsys, "preview", str(edition), "--review", "--host", "0.0.0.0")
+    assert result.code == 2
+    assert result.err == "digest: error: --review serves only on a loopback address, not 0.0.0.0\n"
+
+
 def test_hostile_text_on_the_review_page_stays_text(tmp_path: Path):
     from test_render import hostile_digest
 
