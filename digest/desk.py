@@ -259,12 +259,6 @@ class Desk:
         )
         if text == before:
             raise UsageError("the correction changes nothing in the text")
-        checks = self.check(article, lang, text)
-        if not passed(checks) and not one_line(force):
-            raise UsageError(
-                f"the corrected text fails the checks ({failures(checks)}); "
-                "fix it, or give --force REASON to publish it anyway"
-            )
         when = now or _now()
         from digest.delivery.mail import received  # the send log's reader lives with mail
 
@@ -273,6 +267,12 @@ class Desk:
             raise UsageError(
                 f"nobody has received the {lang} edition in {self.folder} yet: change it with "
                 f"`digest preview {self.folder} --review` instead"
+            )
+        checks = self.check(article, lang, text)
+        if not passed(checks) and not one_line(force):
+            raise UsageError(
+                f"the corrected text fails the checks ({failures(checks)}); "
+                "fix it, or give --force REASON to publish it anyway"
             )
         correction = Correction(
             article_id=article.id,
@@ -350,7 +350,7 @@ class Desk:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return datetime.now(UTC)
 
 
 def _reread(article: ArticleRef) -> str | None:
