@@ -158,6 +158,12 @@ class Desk:
             None,
         )
 
+    def recipients(self, lang: str, before: datetime | None = None) -> list[str]:
+        """Who the send log says received this edition in ``lang`` (before ``before``)."""
+        from digest.delivery.mail import received  # the send log's reader lives with mail
+
+        return received(self.folder, self.manifest.key, lang, before=before)
+
     def article_text(self, article: ArticleRef) -> str:
         text = self.desk.articles.get(article.id) or _reread(article)
         if not text:
@@ -194,6 +200,11 @@ class Desk:
         article = self.article(article_id)
         self.language(lang)
         answer = self.answer(article.id, lang)
+        if self.recipients(lang):
+            raise UsageError(
+                f"the {lang} edition was sent already: correct the story instead "
+                f"(`digest correct {self.folder} --story {article.id} --lang {lang} ...`)"
+            )
         reason = one_line(reason)
         checks: list[Check] = []
         if action == "approve" and answer.status != "published":
@@ -260,9 +271,7 @@ class Desk:
         if text == before:
             raise UsageError("the correction changes nothing in the text")
         when = now or _now()
-        from digest.delivery.mail import received  # the send log's reader lives with mail
-
-        recipients = received(self.folder, self.manifest.key, lang, before=when)
+        recipients = self.recipients(lang, before=when)
         if not recipients:
             raise UsageError(
                 f"nobody has received the {lang} edition in {self.folder} yet: change it with "

@@ -473,6 +473,9 @@ def test_a_correction_is_refused_when_nobody_got_the_text_or_it_fails_the_checks
     several = invoke(capsys, *args[:3], a[:6], *args[4:], "--summary", GOOD_EDIT["summary"])
     assert several.code == 2 and "matches several stories" in several.err
     assert not (edition / REVIEW_FILE).exists()
+    with pytest.raises(UsageError, match="the en edition was sent already: correct the story"):
+        Desk(edition).decide(a, "en", "reject", editor=EDITOR)
+    Desk(edition).decide(a, "tr", "reject", editor=EDITOR)  # tr was not sent
     forced = invoke(capsys, *args, "--summary", INVENTED, "--force", "quoting the mayor")
     assert forced.code == 0, forced.err
     assert load_record(edition).corrections[0].reason == "quoting the mayor"

@@ -140,7 +140,7 @@ def review_view(
     desk = Desk(folder)
     m = desk.manifest
     current = desk.record.current()
-    received = _sent_languages(folder, m.key, m.codes())
+    received = {code for code in m.codes() if desk.recipients(code)}
     names = {lang.code: lang for lang in m.languages}
     items = []
     for article in m.articles:
@@ -214,12 +214,6 @@ def _state_line(mark: EditorMark | None, stale: bool) -> str:
 
 def _when(at: datetime) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _sent_languages(folder: Path, key: str, codes: list[str]) -> set[str]:
-    from digest.delivery.mail import received  # the send log's reader lives with mail
-
-    return {code for code in codes if received(folder, key, code)}
 
 
 @dataclass(frozen=True)
