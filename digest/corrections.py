@@ -87,4 +87,4 @@ def mark_carried(editions: Path, carried: list[CarriedCorrection], day: date) ->
                 continue
             save_record(folder, record)
             manifest = Manifest.load(folder)
-            manifest.model_copy(update={"review": record}).write(folder)
+            manifest.model_copy(update={"review": record.public()}).write(folder)

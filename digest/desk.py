@@ -294,6 +294,7 @@ class Desk:
             checks=checks,
             reason=one_line(force),
             recipients=recipients,
+            received_by=len(recipients),
         )
         self._commit(lambda record: record.corrections.append(correction))
         return correction

@@ -7,7 +7,8 @@ full text, and the titles as rendered per language. Never a key.
 
 When an editor is in the loop (digest.review) the results are as readers got them: an item
 an editor decided on or corrected carries its ``editor`` mark, ``review`` repeats
-``review.json`` as of this rendering, and ``corrections`` lists the corrections to earlier
+``review.json`` as of this rendering (with how many received a corrected text, never their
+addresses), and ``corrections`` lists the corrections to earlier
 editions that this one carries. The model's own answers stay in ``desk.json`` (digest.desk).
 """
 
@@ -124,7 +125,7 @@ class Manifest(BaseModel):
             timings=digest.timings,
             warnings=digest.warnings,
             colophon=digest.colophon,
-            review=review if review is not None and not review.empty else None,
+            review=review.public() if review is not None and not review.empty else None,
             corrections=digest.corrections,
         )
 

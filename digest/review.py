@@ -71,7 +71,8 @@ class Correction(BaseModel):
     previous: Summary  # the text readers had received
     checks: list[Check] = []
     reason: str = ""  # why it went out although a check failed (--force)
-    recipients: list[str] = []  # who received the earlier text (send-log.jsonl)
+    recipients: list[str] = []  # who received the earlier text (send-log.jsonl); review.json only
+    received_by: int = 0  # how many: what the manifest keeps (it may be published)
     carried_in: date | None = None  # the later edition that repeated it under "Corrections"
 
 
@@ -85,6 +86,11 @@ class ReviewRecord(BaseModel):
 
     def latest_corrections(self) -> dict[tuple[str, str], Correction]:
         return {(c.article_id, c.lang): c for c in self.corrections}
+
+    def public(self) -> ReviewRecord:
+        """The record for the manifest: no subscriber's address, only how many got the text."""
+        corrections = [c.model_copy(update={"recipients": []}) for c in self.corrections]
+        return self.model_copy(update={"corrections": corrections})
 
     @property
     def empty(self) -> bool:

@@ -451,7 +451,11 @@ def test_correct_rewrites_the_archive_copy_and_names_who_got_the_earlier_text(
     assert correction.recipients == ["Ana@Example.org", "bo@example.org"]
     assert correction.previous.headline == SAMPLE_TEXT["en"][0]
     assert correction.summary.headline == correction.previous.headline  # kept as sent
-    assert Manifest.load(edition).review == load_record(edition)
+    public = Manifest.load(edition).review
+    assert public == load_record(edition).public()
+    assert public.corrections[0].received_by == 2  # type: ignore[union-attr]
+    manifest_text = (edition / "manifest.json").read_text()
+    assert "bo@example.org" not in manifest_text  # it may be published; review.json is not
     assert shown(edition, a, "en")["editor"]["action"] == "corrected"  # type: ignore[index]
 
 
