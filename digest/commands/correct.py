@@ -50,9 +50,9 @@ def correct(
 
     The archive copy (DIR) is re-rendered with the corrected text and a dated note; the
     correction, and who received the earlier text (DIR/send-log.jsonl), are recorded in
-    DIR/review.json (the manifest keeps how many, not their addresses). The next dated edition under the same folder
-    (`digest daily`) carries it under "Corrections". Before a language is sent, edit it
-    with `digest preview DIR --review` instead.
+    DIR/review.json (the manifest keeps how many, not their addresses). The next dated
+    edition under the same folder (`digest daily`) carries it under "Corrections". Before
+    a language is sent, edit it with `digest preview DIR --review` instead.
 
     \b
     Examples:
