@@ -38,7 +38,7 @@ from typing import Any
 
 from _common import REPO, append_results, table
 
-from digest.clusters import (
+from digest.ingest.clusters import (
     ANCHOR_THRESHOLD,
     EMBEDDING_THRESHOLD,
     LEXICAL_THRESHOLD,
@@ -47,10 +47,10 @@ from digest.clusters import (
     Tuning,
     cluster_articles,
 )
-from digest.disagreements import find_disagreements
-from digest.event_features import fold
+from digest.ingest.disagreements import find_disagreements
+from digest.ingest.event_features import fold
+from digest.ingest.files import load_inputs
 from digest.models import Article
-from digest.sources import load_inputs
 
 DATA = REPO / "bench" / "data" / "clusters"
 TARGETS = {"within": 0.9, "across": 0.8}

@@ -35,9 +35,9 @@ from perturbations import FAITHFUL, PERTURBATIONS, Article  # noqa: E402
 from digest.checks.claims import SourceSentences, check_claim  # noqa: E402
 from digest.checks.text import word_count  # noqa: E402
 from digest.errors import DigestError  # noqa: E402
+from digest.ingest.files import read_file  # noqa: E402
 from digest.ingest.sentences import split_sentences  # noqa: E402
 from digest.langid import identifier  # noqa: E402
-from digest.sources import read_file  # noqa: E402
 
 TARGETS = {
     "number": 0.98,

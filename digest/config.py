@@ -8,7 +8,8 @@ key (``DIGEST_MODEL``, ``DIGEST_CONCURRENCY`` ...) and ``DIGEST_SMTP_<KEY>`` (+
 
 In memory the settings come in sections, and each layer of the program receives only its
 own: ``endpoint`` (the LLM and how calls to it behave), ``budget``, ``cache``, ``smtp``,
-``mail`` (the newsletter around the edition) and ``daily`` (sources, window). The file may
+``mail`` (the newsletter around the edition), ``daily`` (sources, window) and ``review``
+(the editor in the loop: ``review = "required"``, ``editor``). The file may
 use the sections as tables (``[endpoint]``) or the flat keys of earlier versions
 (``model = ...`` at the top); ``FLAT_KEYS`` routes each flat key to its section, and the
 same names serve the environment and the flags. Every path in a config file (feeds,
@@ -130,6 +131,14 @@ class MailSettings(_Section):
     unsubscribe_url: str | None = None
 
 
+class ReviewSettings(_Section):
+    """The editor in the loop (digest.review). ``required``: `digest send` refuses an
+    edition with undecided items. ``editor``: who decides (default: the OS user)."""
+
+    mode: Literal["optional", "required"] = "optional"
+    editor: str | None = None
+
+
 class SourceConfig(_Section):
     """One source of the daily edition: a feed, a list of URLs, or a folder of files."""
 
@@ -188,6 +197,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     mail: MailSettings = MailSettings()
     daily: DailySettings = DailySettings()
+    review: ReviewSettings = ReviewSettings()
 
     config_file: Path | None = Field(default=None, exclude=True)
 
@@ -216,14 +226,16 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
     "subject": ("mail", "subject"),
     "unsubscribe_url": ("mail", "unsubscribe_url"),
     **{key: ("daily", key) for key in ("sources", "since", "max_stories")},
+    "review": ("review", "mode"),
+    "editor": ("review", "editor"),
 }
-_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily"}
+_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily", "review"}
 _TOP_LEVEL = set(Settings.model_fields) - _SECTIONS - {"config_file"}
 
 
 def route(values: Mapping[str, Any]) -> dict[str, Any]:
     """Flat keys into their sections; section tables and top-level keys stay as they are
-    (``cache`` is a section when it is a table, the cache file's path when it is not)."""
+    (``cache`` and ``review`` are sections as tables, a value of theirs when not)."""
     routed: dict[str, Any] = {}
     for key, value in values.items():
         if key in _SECTIONS and isinstance(value, Mapping):

@@ -4,7 +4,8 @@ Top to bottom: read every source (``digest.ingest.gather``: a bad feed or page i
 warning, never fatal) -> time window, dedupe, rank, limit, sections
 (``digest.ingest.stories``) -> the edition (``digest.edition``: summaries in every
 language, optionally through the Batch API first, and an "in brief" overview per
-language) -> ``OUT/<YYYY-MM-DD>/`` with ``stories.json``. Everything paid for is cached, so
+language) -> ``OUT/<YYYY-MM-DD>/`` with ``stories.json``, carrying the corrections made
+to earlier days' editions under OUT (``digest.corrections``). Everything paid for is cached, so
 a re-run the same day costs no LLM call and rewrites the edition in place; other days'
 folders are never touched. No printing here: the CLI reports what comes back.
 """
@@ -130,7 +131,11 @@ def run_daily(
     digest.warnings = [*warnings, *digest.warnings]
     digest.timings = {"gather": round(gathered_at, 3), **digest.timings}
     outcome = write_edition(
-        digest, out_dir, started=started, extra={STORIES_FILE: story_records(selection.stories)}
+        digest,
+        out_dir,
+        started=started,
+        extra={STORIES_FILE: story_records(selection.stories)},
+        editions=settings.out,  # earlier days' corrections are carried in this one
     )
     stats.batch_id = digest.batch_id
     return DailyOutcome(**outcome.model_dump(), stats=stats)

@@ -5,8 +5,10 @@
     summarise_edition   endpoint + cache -> (Batch API first, if asked) -> every article x
                         language, asked, checked, cached -> "in brief" per language
                         -> one ``Digest``
-    write_edition       Markdown, email HTML and text per language, index.html, extra files
-                        (stories.json), and last of all manifest.json, written once
+    write_edition       desk.json (article texts and the model's answers, for the editor),
+                        the editor's decisions (review.json) applied, corrections to earlier
+                        editions carried (daily), Markdown, email HTML and text per language,
+                        index.html, extra files (stories.json), and last of all manifest.json
 
 No printing here: the CLI reports what comes back.
 """
@@ -23,6 +25,8 @@ from pydantic import BaseModel
 from digest.cache import Cache
 from digest.checks import Gate
 from digest.config import CacheSettings, Settings
+from digest.corrections import mark_carried, pending
+from digest.desk import write_desk
 from digest.errors import ExitCode
 from digest.fsutil import write_json_atomic
 from digest.llm.batch import STATE_FILE, BatchOutcome, BatchRunner
@@ -32,6 +36,7 @@ from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
+from digest.review import apply, load_record
 from digest.strategy import Strategy, own_language, summarise
 from digest.summarize import Budget, Progress, Summarizer
 
@@ -225,12 +230,27 @@ def write_edition(
     *,
     started: float,
     extra: dict[str, object] | None = None,
+    editions: Path | None = None,
 ) -> EditionOutcome:
     """Render every language, write ``extra`` JSON files, then the manifest (once, last:
-    a folder with a manifest is a complete edition)."""
+    a folder with a manifest is a complete edition).
+
+    ``digest`` holds the model's answers; an editor's decisions already in the folder
+    (a re-run) are applied to them. ``editions``: the folder of dated editions this one
+    belongs to (daily), whose earlier corrections it carries."""
     render_started = time.monotonic()
+    files = [write_desk(digest, out_dir)]
+    carried, notes = pending(editions, digest.edition_date) if editions else ([], [])
+    record = load_record(out_dir)
+    digest = digest.model_copy(
+        update={
+            "results": apply(digest.results, record),
+            "corrections": carried,
+            "warnings": [*digest.warnings, *notes],
+        }
+    )
     report = render_digest(digest, out_dir)
-    files = list(report.files)
+    files += report.files
     for name, data in (extra or {}).items():
         files.append(write_json_atomic(out_dir / name, data))
     now = time.monotonic()
@@ -241,8 +261,10 @@ def write_edition(
             "timings": {k: round(v, 3) for k, v in timings.items()},
         }
     )
-    manifest = Manifest.of(digest, title=report.title, titles=report.titles)
+    manifest = Manifest.of(digest, title=report.title, titles=report.titles, review=record)
     files.append(manifest.write(out_dir))
+    if editions and carried:
+        mark_carried(editions, carried, digest.edition_date)
     return EditionOutcome(digest=digest, out_dir=out_dir, files=files, warnings=digest.warnings)
 
 

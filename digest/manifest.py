@@ -4,6 +4,12 @@ end, after every other file; the preview, mail and every later reader load it fr
 It holds what was asked (languages, prompt, model, endpoint), what came back (every result
 with its checks and usage, never the text of a withheld answer), the articles without their
 full text, and the titles as rendered per language. Never a key.
+
+When an editor is in the loop (digest.review) the results are as readers got them: an item
+an editor decided on or corrected carries its ``editor`` mark, ``review`` repeats
+``review.json`` as of this rendering (with how many received a corrected text, never their
+addresses), and ``corrections`` lists the corrections to earlier
+editions that this one carries. The model's own answers stay in ``desk.json`` (digest.desk).
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from pydantic import BaseModel, Field, ValidationError
 
 from digest.errors import InputError, file_error
 from digest.fsutil import write_json_atomic
-from digest.models import BriefResult, Digest, LanguageInfo, StoryResult, TrimNote, Usage
+from digest.models import (
+    BriefResult,
+    CarriedCorrection,
+    Digest,
+    LanguageInfo,
+    StoryResult,
+    TrimNote,
+    Usage,
+)
+from digest.review import ReviewRecord
 
 MANIFEST = "manifest.json"
 FORMATS = ("html", "md", "txt")
@@ -57,9 +72,19 @@ class Manifest(BaseModel):
     cache_hits: int = 0
     timings: dict[str, float] = {}
     warnings: list[str] = []
+    colophon: bool = False
+    review: ReviewRecord | None = None
+    corrections: list[CarriedCorrection] = []
 
     @classmethod
-    def of(cls, digest: Digest, *, title: str, titles: dict[str, str]) -> Manifest:
+    def of(
+        cls,
+        digest: Digest,
+        *,
+        title: str,
+        titles: dict[str, str],
+        review: ReviewRecord | None = None,
+    ) -> Manifest:
         """The record of an edition. A withheld answer's text is what the checks refused:
         it is published nowhere, the manifest included (the cache keeps it, to re-check)."""
         results = [
@@ -101,6 +126,9 @@ class Manifest(BaseModel):
             cache_hits=digest.cache_hits,
             timings=digest.timings,
             warnings=digest.warnings,
+            colophon=digest.colophon,
+            review=review.public() if review is not None and not review.empty else None,
+            corrections=digest.corrections,
         )
 
     @classmethod

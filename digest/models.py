@@ -154,6 +154,34 @@ class Usage(BaseModel):
         )
 
 
+EditorAction = Literal["approved", "rejected", "edited", "published", "corrected"]
+
+
+class EditorMark(BaseModel):
+    """What an editor did to one item (digest.review): shown in the manifest on the result
+    as readers got it, and as a note under the story where readers should know."""
+
+    action: EditorAction
+    editor: str
+    at: datetime
+    reason: str = ""  # why (a rejection, a publication over failed checks)
+    note: str = ""  # a correction's note for readers
+
+
+class CarriedCorrection(BaseModel):
+    """A correction to an earlier edition, repeated in a later one's "Corrections" section."""
+
+    edition_date: date  # of the edition that was corrected
+    article_id: str
+    lang: str
+    headline: str  # the corrected headline
+    source_title: str
+    url: str | None = None
+    note: str
+    corrected_at: datetime
+    editor: str
+
+
 class StoryResult(BaseModel):
     """One article in one language: the gated summary, or why it was withheld."""
 
@@ -172,6 +200,7 @@ class StoryResult(BaseModel):
     dropped: list[str] = []  # key points dropped because their claims failed the checks
     names: dict[str, str] = {}  # a translation's declared renderings of the pivot's names
     note: str | None = None  # for the operator: why an extract or another language is shown
+    editor: EditorMark | None = None  # set when an editor decided or corrected (digest.review)
 
 
 class BriefResult(BaseModel):
@@ -218,6 +247,7 @@ class Digest(BaseModel):
     timings: dict[str, float] = {}
     warnings: list[str] = []
     batch_id: str | None = None  # the Batch API batch that answered part of the edition
+    corrections: list[CarriedCorrection] = []  # carried from earlier editions (digest.corrections)
 
     def results_by_item(self) -> dict[tuple[str, str], StoryResult]:
         """(article id, language code) -> result; build once, look up many times."""

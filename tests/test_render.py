@@ -208,7 +208,7 @@ def rendered(tmp_path: Path) -> tuple[Digest, EditionOutcome, Path]:
 def test_every_language_gets_md_html_txt_plus_index_and_manifest(rendered):
     digest, outcome, out = rendered
     expected = {f"digest.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("md", "html", "txt")}
-    expected |= {"index.html", "manifest.json"}
+    expected |= {"index.html", "manifest.json", "desk.json"}  # desk.json: for the editor
     assert {p.name for p in outcome.files} == expected
     assert outcome.files[-1].name == "manifest.json"  # written last: its presence means complete
     assert {p.name for p in out.iterdir()} == expected  # no temp files left behind

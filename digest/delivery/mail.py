@@ -10,7 +10,9 @@ Failure policy, per recipient and language:
 * server unreachable or login refused at the start -> ``DeliveryError`` (exit 5).
 
 Every message sent is appended to ``DIR/send-log.jsonl``; a re-run skips the recipients
-already sent this edition in that language unless ``resend`` is set.
+already sent this edition in that language unless ``resend`` is set. The same log tells a
+correction who received the earlier text (``received``). With ``review = "required"`` an
+edition with items no editor decided on is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from babel.dates import format_date
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from digest.config import Settings
@@ -53,6 +55,7 @@ from digest.errors import DeliveryError, ExitCode, UsageError, file_error
 from digest.fsutil import write_atomic
 from digest.manifest import Manifest
 from digest.models import LanguageInfo, safe_url
+from digest.review import require_decided
 
 SUBJECT_FIELDS = ("title", "date", "lang", "language", "name")
 UNSUBSCRIBE_FIELDS = ("email", "lang")
@@ -267,6 +270,11 @@ def send_edition(
         else recipients_from_addresses(options.to)
     )
     jobs, warnings = plan(edition.manifest.languages, recipients, options.languages)
+    if settings.review.mode == "required":
+        manifest = edition.manifest
+        titles = {a.id: a.title for a in manifest.articles}
+        langs = {job.lang.code for job in jobs}
+        require_decided(manifest.results, titles, langs, options.folder)
     composer = _Composer(edition, settings, jobs)
     log = SendLog(options.folder / SEND_LOG)
     done = {} if options.resend else log.sent(edition.key)
@@ -341,3 +349,20 @@ def _deliver(
                 report.sent.append(_delivery(job, message_id))
     finally:
         smtp.close()
+
+
+def received(folder: Path, edition: str, lang: str, before: datetime | None = None) -> list[str]:
+    """Who the send log says received ``lang`` of ``edition`` (before ``before``), once each."""
+    path = folder / SEND_LOG
+    if not path.is_file():
+        return []
+    found: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = LogEntry.model_validate_json(line)
+        except ValidationError:
+            continue  # a torn last line
+        sent = entry.time if entry.time.tzinfo else entry.time.replace(tzinfo=UTC)
+        if entry.edition == edition and entry.lang == lang and (before is None or sent < before):
+            found.setdefault(entry.email.casefold(), entry.email)
+    return list(found.values())

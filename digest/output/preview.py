@@ -7,6 +7,12 @@ untrusted text and is never turned into HTML here), ``/compare?a=en&b=ar`` (two 
 so no request path ever reaches the file system. The preview's own pages poll ``/version``
 (a hash of the folder's file times and sizes) and reload when a re-run rewrites the files;
 the email files are served untouched, without that script.
+
+With ``--review`` (a ``ReviewSession``) ``/review`` shows every story in every language with
+the editor's forms, and ``POST /review`` records a decision or correction
+(digest.output.review_pages): only from this server's own pages (Origin), only with the
+session's token, answered with a redirect back to the item (303) or the page with the
+refusal (422). Every page forbids framing, so no other site can overlay a click on a form.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import ipaddress
 import re
 import secrets
 import socket
+import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +35,14 @@ import jinja2
 from digest.errors import UsageError
 from digest.manifest import MANIFEST, Manifest
 from digest.models import Check
+from digest.output.review_pages import (
+    PostRefused,
+    ReviewSession,
+    ReviewView,
+    handle,
+    read_post,
+    review_view,
+)
 from digest.resources import data_dir
 
 # Route -> (file extension, content type). Markdown is shown as text: it is untrusted.
@@ -127,7 +142,7 @@ class PreviewPages:
             lstrip_blocks=True,
         )
 
-    def index(self, manifest: Manifest, version: str, nonce: str) -> str:
+    def index(self, manifest: Manifest, version: str, nonce: str, review: bool = False) -> str:
         rows = result_rows(manifest)
         counts = {
             code: (
@@ -147,7 +162,11 @@ class PreviewPages:
             total_tokens=usage.prompt_tokens + usage.completion_tokens,
             version=version,
             nonce=nonce,
+            review=review,
         )
+
+    def review(self, view: ReviewView, version: str, nonce: str) -> str:
+        return self._render("review.html.j2", v=view, version=version, nonce=nonce)
 
     def compare(
         self, manifest: Manifest, a: str, b: str, width: int | None, version: str, nonce: str
@@ -173,9 +192,13 @@ class PreviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, folder: Path, host: str, port: int) -> None:
+    def __init__(
+        self, folder: Path, host: str, port: int, review: ReviewSession | None = None
+    ) -> None:
         self.folder = folder
         self.host = host
+        self.review = review
+        self.lock = threading.Lock()  # one write at a time (review.locked guards processes)
         self.pages = PreviewPages()
         self.allowed_hosts = _allowed_hosts(host)
         if ":" in host:
@@ -188,11 +211,15 @@ class PreviewServer(ThreadingHTTPServer):
         return f"http://{shown}:{self.server_port}/"
 
 
-def make_server(folder: Path, host: str = "127.0.0.1", port: int = 0) -> PreviewServer:
+def make_server(
+    folder: Path, host: str = "127.0.0.1", port: int = 0, review: ReviewSession | None = None
+) -> PreviewServer:
     """Check the folder holds an edition and bind the server (port 0: any free port)."""
     load_manifest(folder)
+    if review is not None and _allowed_hosts(host) is None:
+        raise UsageError(f"--review serves only on a loopback address, not {host}")
     try:
-        return PreviewServer(folder, host, port)
+        return PreviewServer(folder, host, port, review)
     except OSError as exc:
         hint = " (try --port 0 for a free port)" if port else ""
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
@@ -220,6 +247,32 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:  # noqa: N802
         self._handle(send_body=False)
+
+    def do_POST(self) -> None:  # noqa: N802
+        """The review's one write action; every check before the desk is touched."""
+        self.send_body = True
+        session = self.server.review
+        if not self._host_ok():
+            self._send(HTTPStatus.BAD_REQUEST, b"unexpected Host header\n", "text/plain")
+            return
+        if session is None or urlsplit(self.path).path != "/review":
+            self._not_found()
+            return
+        try:
+            form = read_post(self.headers, self.rfile, session, self._origins())
+        except PostRefused as exc:
+            self._send(exc.status, f"{exc}\n".encode(), "text/plain")
+            return
+        with self.server.lock:
+            done = handle(self.server.folder, form, session)
+        if not done.error:
+            self._redirect(f"/review#{done.anchor}")
+            return
+        nonce = secrets.token_urlsafe(16)
+        refused = (done.anchor, done.error, done.action)
+        view = review_view(self.server.folder, session, refused, form)
+        html = self.server.pages.review(view, folder_version(self.server.folder), nonce)
+        self._send_page(html, nonce, HTTPStatus.UNPROCESSABLE_ENTITY)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: the terminal shows the URL, not one line per poll of /version."""
@@ -251,8 +304,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
         kind, _, code = path.lstrip("/").partition("/")
         nonce = secrets.token_urlsafe(16)  # lets exactly our own reload script run
         if path == "/":
-            html = self.server.pages.index(manifest, folder_version(folder), nonce)
+            review = self.server.review is not None
+            html = self.server.pages.index(manifest, folder_version(folder), nonce, review)
             self._send_page(html, nonce)
+        elif path == "/review" and self.server.review is not None:
+            view = review_view(folder, self.server.review)
+            self._send_page(self.server.pages.review(view, folder_version(folder), nonce), nonce)
         elif path == "/compare":
             a = query.get("a", codes[:1])[0] if codes else ""
             b = query.get("b", codes[1:2] or codes[:1])[0] if codes else ""
@@ -271,6 +328,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
         else:
             self._not_found()
 
+    def _origins(self) -> set[str]:
+        """``http://host:port`` of this server under each name it answers to."""
+        port = self.server.server_port
+        return {f"http://{host}:{port}" for host in self.server.allowed_hosts or ()}
+
     def _host_ok(self) -> bool:
         allowed = self.server.allowed_hosts
         if allowed is None:
@@ -279,13 +341,21 @@ class PreviewHandler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         return name.lower() in allowed
 
-    def _send_page(self, html: str, nonce: str) -> None:
+    def _send_page(self, html: str, nonce: str, status: HTTPStatus = HTTPStatus.OK) -> None:
         csp = (
             "default-src 'none'; style-src 'unsafe-inline'; "
             f"script-src 'nonce-{nonce}'; connect-src 'self'; frame-src 'self'; "
-            "base-uri 'none'; form-action 'self'"
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
-        self._send(HTTPStatus.OK, html.encode("utf-8"), "text/html; charset=utf-8", csp)
+        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", csp)
+
+    def _redirect(self, location: str) -> None:
+        """After a POST: back to the page with a GET, so a reload never posts again."""
+        self.send_response(HTTPStatus.SEE_OTHER)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
 
     def _send_file(self, path: Path, content_type: str, csp: str | None = None) -> None:
         try:
@@ -309,7 +379,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         # Every response is re-read from disk: a re-run must show at once, never a stale copy.
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: a browser then sends `Origin: null` with our own
+        # form posts, and the review's Origin check needs the real one. Other sites still
+        # get no Referer.
+        self.send_header("Referrer-Policy", "same-origin")
         if csp:
             self.send_header("Content-Security-Policy", csp)
         self.end_headers()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from digest.errors import DigestError
 from digest.fsutil import write_atomic, write_json_atomic
 from digest.manifest import FORMATS, Manifest
-from digest.models import Check, Digest, LanguageInfo, safe_url
+from digest.models import Check, Digest, LanguageInfo, StoryResult, safe_url
 from digest.resources import data_dir
 
 ENGLISH = {
@@ -51,6 +51,12 @@ STRING_KEYS = (
     "machine_generated",
     "tokens",
     "no_stories",
+    "rejected_note",
+    "edited_note",
+    "editor_published_note",
+    "corrected_on",
+    "corrections",
+    "correction_from",
 )
 _PREHEADER_HEADLINES = 3
 _PREHEADER_CHARS = 140
@@ -76,6 +82,17 @@ class StoryView:
     headline: str
     summary: str
     key_points: list[str]
+    source_title: str
+    url: str | None
+    note: str = ""  # withheld: why; published: an editor's edit or correction, if any
+
+
+@dataclass(frozen=True)
+class CorrectionView:
+    """A correction to an earlier edition, in this edition's "Corrections" section."""
+
+    headline: str
+    line: str  # "In the edition of {date} · Corrected on {date}: {note}"
     source_title: str
     url: str | None
 
@@ -109,6 +126,7 @@ class EditionView:
     published: int
     withheld: int
     files: dict[str, str]
+    corrections: list[CorrectionView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -238,6 +256,7 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
             key_points=[clean_text(p) for p in summary.key_points] if summary else [],
             source_title=title,
             url=safe_url(article.url),
+            note=story_note(result, strings, lang.locale),
         )
         sections.setdefault(clean_text(article.section) or None, []).append(story)
     stories = [s for group in sections.values() for s in group]
@@ -285,7 +304,46 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
         published=sum(s.published for s in stories),
         withheld=sum(not s.published for s in stories),
         files={kind: Manifest.file_name(lang.code, kind) for kind in FORMATS},
+        corrections=[
+            CorrectionView(
+                headline=clean_text(c.headline),
+                line=_fill(
+                    strings["correction_from"],
+                    date=format_date(c.edition_date, format="long", locale=lang.locale),
+                )
+                + " · "
+                + _fill(
+                    strings["corrected_on"],
+                    date=format_date(c.corrected_at.date(), format="long", locale=lang.locale),
+                    note=clean_text(c.note),
+                ),
+                source_title=clean_text(c.source_title),
+                url=safe_url(c.url),
+            )
+            for c in digest.corrections
+            if c.lang == lang.code
+        ],
     )
+
+
+def story_note(result: StoryResult | None, strings: dict[str, str], locale: str) -> str:
+    """What readers are told about a story beyond its text: why it is withheld, or that an
+    editor edited, published or corrected it (digest.review)."""
+    mark = result.editor if result else None
+    if result is None or result.status != "published" or result.summary is None:
+        return (
+            strings["rejected_note"]
+            if mark and mark.action == "rejected"
+            else strings["withheld_note"]
+        )
+    if mark is None or mark.action == "approved":
+        return ""
+    if mark.action == "corrected":
+        when = format_date(mark.at.date(), format="long", locale=locale)
+        return _fill(strings["corrected_on"], date=when, note=clean_text(mark.note))
+    if mark.action == "published" or any(c.status == "fail" for c in result.checks):
+        return strings["editor_published_note"]
+    return strings["edited_note"]
 
 
 def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]) -> IndexView:
