@@ -25,7 +25,7 @@ from digest.desk import DESK_FILE, Desk, editor_text
 from digest.edition import write_edition
 from digest.errors import UsageError
 from digest.manifest import Manifest
-from digest.models import Digest
+from digest.models import Claim, Digest
 from digest.output.preview import PreviewServer, make_server
 from digest.output.review_pages import ReviewSession
 from digest.review import REVIEW_FILE, load_record
@@ -59,7 +59,7 @@ def review_digest(edition_date: date = date(2024, 3, 12)) -> Digest:
     for i, r in enumerate(digest.results):
         summary = make_summary(r.lang, i // 2)
         summary.headline = SAMPLE_TEXT[r.lang][0]  # no story number: it is not in the source
-        summary.key_points = POINTS[r.lang]
+        summary.points = [Claim(text=point) for point in POINTS[r.lang]]
         if r.status == "withheld":
             summary.headline = "A draft the checks refused"
         results.append(r.model_copy(update={"summary": summary}))
