@@ -124,10 +124,12 @@ class SmtpSettings(_Section):
 
 
 class MailSettings(_Section):
-    """The newsletter around an edition: subject line and unsubscribe link."""
+    """The newsletter around an edition: subject line, unsubscribe link, fallback language."""
 
     subject: str = "{title} — {date}"
     unsubscribe_url: str | None = None
+    # For subscribers whose language the edition lacks; unset, they are reported and skipped.
+    fallback_lang: str | None = None
 
 
 class SourceConfig(_Section):
@@ -207,6 +209,7 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
     "retry_withheld": ("cache", "retry_withheld"),
     "subject": ("mail", "subject"),
     "unsubscribe_url": ("mail", "unsubscribe_url"),
+    "fallback_lang": ("mail", "fallback_lang"),
     **{key: ("daily", key) for key in ("sources", "since", "max_stories")},
 }
 _SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily"}

@@ -94,6 +94,9 @@ class SendOptions(BaseModel):
     resend: bool = False
     attempts: int = Field(default=3, ge=1, description="tries per message on 4xx / drops")
     retry_wait: float = Field(default=2.0, ge=0, description="first back-off, doubles")
+    fallback_lang: str | None = Field(
+        default=None, description="for subscribers whose language the edition lacks"
+    )
 
 
 class Delivery(BaseModel):
@@ -108,18 +111,26 @@ class Failure(BaseModel):
     reason: str
 
 
+class Fallback(BaseModel):
+    email: str
+    wanted: str  # the language the edition lacks
+    lang: str  # what they got instead
+
+
 class SendReport(BaseModel):
     dry_run: bool = False
     sent: list[Delivery] = []
     skipped: list[Delivery] = []
     failed: list[Failure] = []
+    unserved: list[Failure] = []  # a language the edition lacks, and no fallback
+    fallbacks: list[Fallback] = []
     warnings: list[str] = []
     files: list[Path] = []
     outbox: Path | None = None
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.PARTIAL if self.failed else ExitCode.OK
+        return ExitCode.PARTIAL if self.failed or self.unserved else ExitCode.OK
 
     def summary(self) -> str:
         if self.dry_run:
@@ -129,10 +140,19 @@ class SendReport(BaseModel):
         if self.skipped:
             parts.append(f"skipped {len(self.skipped)} (already sent)")
         if self.failed:
-            shown = "; ".join(f"{f.email}: {f.reason}" for f in self.failed[:3])
-            more = f"; +{len(self.failed) - 3} more" if len(self.failed) > 3 else ""
-            parts.append(f"failed {len(self.failed)} ({shown}{more})")
+            parts.append(f"failed {_some([f'{f.email}: {f.reason}' for f in self.failed])}")
+        if self.unserved:
+            parts.append(f"unserved {_some([f'{u.email}: no {u.lang}' for u in self.unserved])}")
+        if self.fallbacks:
+            shown = [f"{f.email}: {f.lang} for {f.wanted}" for f in self.fallbacks]
+            parts.append(f"fallback {_some(shown)}")
         return ", ".join(parts)
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    """``2 (a; b)``, or ``5 (a; b; c; +2 more)``: a count and the first few."""
+    more = f"; +{len(items) - shown} more" if len(items) > shown else ""
+    return f"{len(items)} ({'; '.join(items[:shown])}{more})"
 
 
 def check_template(template: str, allowed: tuple[str, ...], what: str) -> None:
@@ -266,12 +286,32 @@ def send_edition(
         if options.subscribers
         else recipients_from_addresses(options.to)
     )
-    jobs, warnings = plan(edition.manifest.languages, recipients, options.languages)
+    fallback = options.fallback_lang or settings.mail.fallback_lang
+    jobs, fallbacks, unserved, warnings = plan(
+        edition.manifest.languages, recipients, options.languages, fallback
+    )
     composer = _Composer(edition, settings, jobs)
     log = SendLog(options.folder / SEND_LOG)
     done = {} if options.resend else log.sent(edition.key)
 
-    report = SendReport(dry_run=options.dry_run, warnings=warnings)
+    have = ", ".join(edition.manifest.codes())
+    report = SendReport(
+        dry_run=options.dry_run,
+        warnings=warnings,
+        unserved=[
+            Failure(
+                email=u.recipient.email,
+                lang=u.wanted,
+                reason=f"the edition has no {u.wanted}"
+                f" (it has {have}); --fallback-lang sends another",
+            )
+            for u in unserved
+        ],
+        fallbacks=[
+            Fallback(email=f.recipient.email, wanted=f.wanted, lang=f.fallback or "")
+            for f in fallbacks
+        ],
+    )
     pending = []
     for job in jobs:
         previous = done.get((job.recipient.email.casefold(), job.lang.code))
