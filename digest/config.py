@@ -12,7 +12,8 @@ own: ``endpoint`` (the LLM and how calls to it behave), ``budget``, ``cache``, `
 use the sections as tables (``[endpoint]``) or the flat keys of earlier versions
 (``model = ...`` at the top); ``FLAT_KEYS`` routes each flat key to its section, and the
 same names serve the environment and the flags. Every path in a config file (feeds,
-folders, ``model_file``, ``cache``) is read from the file's own folder when relative.
+folders, ``model_file``, ``cache``, ``smtp.ca_file``) is read from the file's own folder
+when relative.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ class SmtpSettings(_Section):
     password: SecretStr | None = None
     from_addr: str | None = Field(default=None, alias="from")
     security: Literal["starttls", "tls", "none"] = "starttls"
+    # The server's certificate is always verified: against the system's CAs, or only this
+    # PEM file's (a private CA, a self-signed server).
+    ca_file: Path | None = None
     timeout: float = 30.0
 
 
@@ -314,6 +318,9 @@ def _resolve_file_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     cache = values.get("cache")
     if isinstance(cache, dict) and "path" in cache:
         cache["path"] = resolve(cache["path"])
+    smtp = values.get("smtp")
+    if isinstance(smtp, dict) and "ca_file" in smtp:
+        smtp["ca_file"] = resolve(smtp["ca_file"])
     return values
 
 

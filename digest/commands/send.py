@@ -46,6 +46,14 @@ def send(
         str | None,
         typer.Option("--smtp-security", metavar="MODE", help="starttls (default), tls or none."),
     ] = None,
+    smtp_ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--smtp-ca-file",
+            metavar="PEM",
+            help="Trust only this CA for the server's certificate (default: the system's).",
+        ),
+    ] = None,
     fallback_lang: Annotated[
         str | None,
         typer.Option(
@@ -87,7 +95,13 @@ def send(
     Exit codes: 0 all sent or skipped, 2 bad input, 3 some recipients failed or
     lacked their language, 5 the SMTP server is unreachable or refused the login.
     """
-    smtp = {"host": smtp_host, "port": smtp_port, "security": smtp_security, "from": from_addr}
+    smtp = {
+        "host": smtp_host,
+        "port": smtp_port,
+        "security": smtp_security,
+        "ca_file": smtp_ca_file,
+        "from": from_addr,
+    }
     # load_settings only drops None inside a mapping that an earlier layer also set.
     smtp = {key: value for key, value in smtp.items() if value is not None}
     settings = load_settings({"smtp": smtp, "subject": subject}, config)

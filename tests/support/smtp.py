@@ -43,6 +43,7 @@ class Recorder:
     busy_always: set[str] = field(default_factory=set)
     drop_once: set[str] = field(default_factory=set)  # connection closed during DATA
     port: int = 0
+    secure: list[bool] = field(default_factory=list)  # per message: did it arrive over TLS?
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -64,6 +65,9 @@ class Recorder:
             server.transport.close()
             return "250 OK"  # never reaches the client
         self.received.append((list(envelope.rcpt_tos), envelope.original_content, id(session)))
+        # session.ssl is set after STARTTLS; an implicit-TLS transport carries its ssl_object
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object")
+        self.secure.append(bool(tls))
         return "250 OK"
 
     def authenticate(
