@@ -6,6 +6,7 @@ import email
 import email.policy
 import smtplib
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ from support.smtp import (
 
 from digest.config import load_settings
 from digest.delivery.mail import SendOptions, send_edition
+from digest.edition import write_edition
 from digest.errors import DeliveryError
+from digest.languages import parse_languages
+from digest.manifest import Manifest
+from digest.models import Digest
 
 
 @pytest.fixture
@@ -247,6 +252,42 @@ def test_arabic_and_turkish_subject_templates_round_trip(
     tr = got[("cagri@example.org", "tr")]["Subject"]
     assert ar == "نشرة Morning Brief · 14 مارس 2025 · Günaydın Çağrı Öztürk"
     assert tr == "نشرة Morning Brief · 14 Mart 2025 · Günaydın Çağrı Öztürk"
+
+
+def test_subjects_carry_the_translated_default_title(
+    tmp_path: Path, server: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rendered Arabic + Turkish edition with no configured title: each subject (and the
+    sender's display name) carries that language's title from manifest.titles."""
+    digest = Digest(
+        title=None,
+        edition_date=date(2025, 3, 14),
+        generated_at=datetime(2025, 3, 14, 6, 0, tzinfo=UTC),
+        languages=parse_languages("ar,tr"),
+        articles=[],
+        results=[],
+        prompt="summarize@v001",
+        model="test-model",
+        endpoint="127.0.0.1",
+    )
+    folder = tmp_path / "out"
+    write_edition(digest, folder, started=0.0)
+    manifest = Manifest.load(folder)
+    assert manifest.titles == {"ar": "موجز الأخبار", "tr": "Haber özeti"}
+    assert manifest.title == "News digest"
+    sender = ["--from", "desk@news.example"]
+
+    result = run(
+        capsys, str(folder), "--to", "a@example.org", "--lang", "ar,tr", *smtp_args(server), *sender
+    )
+
+    assert result.code == 0, result.err
+    got = server.by_rcpt()
+    ar, tr = got[("a@example.org", "ar")], got[("a@example.org", "tr")]
+    assert ar["Subject"] == "موجز الأخبار — 14 مارس 2025"
+    assert tr["Subject"] == "Haber özeti — 14 Mart 2025"
+    assert ar["From"].addresses[0].display_name == "موجز الأخبار"
+    assert tr["From"].addresses[0].display_name == "Haber özeti"
 
 
 def test_to_without_lang_gets_the_first_language(

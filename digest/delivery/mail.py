@@ -212,14 +212,16 @@ def render_subject(template: str, manifest: Manifest, lang: LanguageInfo, name: 
     )
 
 
-def _sender(settings: Settings, edition: EditionFolder) -> Address:
+def _sender(settings: Settings) -> Address:
+    """The configured sender; without a display name, each message gets its edition's title
+    in that message's language (see ``_Composer.message``)."""
     if not settings.smtp.from_addr:
         raise UsageError("no sender address: use --from, DIGEST_FROM or 'from' under [smtp]")
     try:
         name, spec = parse_address(settings.smtp.from_addr)
     except ValueError as exc:
         raise UsageError(f"sender address {settings.smtp.from_addr!r}: {exc}") from None
-    return Address(display_name=name or one_line(edition.manifest.title), addr_spec=spec)
+    return Address(display_name=name, addr_spec=spec)
 
 
 class _Composer:
@@ -227,7 +229,7 @@ class _Composer:
 
     def __init__(self, edition: EditionFolder, settings: Settings, jobs: list[Job]) -> None:
         self.edition = edition
-        self.sender = _sender(settings, edition)
+        self.sender = _sender(settings)
         self.subject = settings.mail.subject
         self.unsubscribe = settings.mail.unsubscribe_url
         check_template(self.subject, SUBJECT_FIELDS, "subject")
@@ -242,7 +244,12 @@ class _Composer:
             self.unsubscribe, job.recipient.email, job.lang.code
         )
         return build_message(
-            sender=self.sender,
+            sender=self.sender
+            if self.sender.display_name
+            else Address(
+                display_name=one_line(self.edition.manifest.title_for(job.lang.code)),
+                addr_spec=self.sender.addr_spec,
+            ),
             recipient=job.recipient,
             lang=job.lang,
             subject=render_subject(
