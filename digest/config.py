@@ -26,7 +26,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from digest.errors import UsageError, file_error, first_error
 from digest.fsutil import MAX_ARTICLE_TOKENS
@@ -175,6 +175,9 @@ class Settings(_Section):
     title: str | None = None  # None: the translated default ("News digest", "Haber özeti" ...)
     titles: dict[str, str] = {}  # per language code ("de" = "Morgenlage"), over `title`
     colophon: bool = False  # readers see model, prompt and tokens under the edition
+    # Where `digest archive` is published (https://news.example.org/archive/): feeds link
+    # their entries there and take their id authority (tag:news.example.org,...) from it.
+    site_url: str | None = None
     prompt: str = "summarize"
     brief_prompt: str = "briefing"
     reasks: int = Field(default=2, ge=0, description="re-asks after a bad answer")
@@ -188,6 +191,16 @@ class Settings(_Section):
     daily: DailySettings = DailySettings()
 
     config_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://news.example.org/archive/")
+        return value if value.endswith("/") else value + "/"
 
 
 # Flat keys (the file's top level, DIGEST_<KEY>, command-line flags) -> (section, field).

@@ -6,7 +6,8 @@
                         language, asked, checked, cached -> "in brief" per language
                         -> one ``Digest``
     write_edition       Markdown, email HTML and text per language, index.html, extra files
-                        (stories.json), and last of all manifest.json, written once
+                        (stories.json), Atom and JSON feeds per language, and last of all
+                        manifest.json, written once
 
 No printing here: the CLI reports what comes back.
 """
@@ -30,6 +31,7 @@ from digest.llm.client import LLMClient
 from digest.llm.endpoint import open_endpoint
 from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
+from digest.output.feeds import write_edition_feeds
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec
 from digest.summarize import Budget, Progress, Summarizer
@@ -122,6 +124,7 @@ def _digest(
         title=settings.title,
         titles=settings.titles,
         colophon=settings.colophon,
+        site_url=settings.site_url,
         edition_date=plan.edition_date,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         languages=plan.languages,
@@ -192,6 +195,7 @@ def write_edition(
         }
     )
     manifest = Manifest.of(digest, title=report.title, titles=report.titles)
+    files += write_edition_feeds(manifest, out_dir, digest.site_url)
     files.append(manifest.write(out_dir))
     return EditionOutcome(digest=digest, out_dir=out_dir, files=files, warnings=digest.warnings)
 

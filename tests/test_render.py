@@ -236,6 +236,7 @@ def rendered(tmp_path: Path) -> tuple[Digest, EditionOutcome, Path]:
 def test_every_language_gets_md_html_txt_plus_index_and_manifest(rendered):
     digest, outcome, out = rendered
     expected = {f"digest.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("md", "html", "txt")}
+    expected |= {f"feed.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("xml", "json")}
     expected |= {"index.html", "manifest.json"}
     assert {p.name for p in outcome.files} == expected
     assert outcome.files[-1].name == "manifest.json"  # written last: its presence means complete

@@ -77,6 +77,7 @@ class RenderReport(BaseModel):
 
 @dataclass(frozen=True)
 class StoryView:
+    id: str  # the article's id (feeds and archive anchors are built from it)
     published: bool
     headline: str
     summary: str
@@ -239,6 +240,7 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
         summary = result.summary if result and result.status == "published" else None
         title = clean_text(article.title)
         story = StoryView(
+            id=article.id,
             published=summary is not None,
             headline=clean_text(summary.headline) if summary else title,
             summary=clean_text(summary.summary) if summary else "",
