@@ -9,7 +9,16 @@ import sys
 
 import typer
 
-from digest.commands import cache_cmd, daily, models_cmd, preview, prompts_cmd, run, send
+from digest.commands import (
+    archive,
+    cache_cmd,
+    daily,
+    models_cmd,
+    preview,
+    prompts_cmd,
+    run,
+    send,
+)
 from digest.errors import DigestError, ExitCode
 
 INTERRUPTED = 130
@@ -30,6 +39,7 @@ app.command("run", epilog=run.EXAMPLES)(run.run)
 app.command("daily")(daily.daily)
 app.command("send")(send.send)
 app.command("preview")(preview.preview)
+app.command("archive")(archive.archive)
 app.command("models", epilog=models_cmd.EXAMPLES)(models_cmd.models)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.add_typer(cache_cmd.app, name="cache")

@@ -51,6 +51,8 @@ STRING_KEYS = (
     "machine_generated",
     "tokens",
     "no_stories",
+    "archive",
+    "feeds",
 )
 _PREHEADER_HEADLINES = 3
 _PREHEADER_CHARS = 140
