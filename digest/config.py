@@ -8,7 +8,8 @@ key (``DIGEST_MODEL``, ``DIGEST_CONCURRENCY`` ...) and ``DIGEST_SMTP_<KEY>`` (+
 
 In memory the settings come in sections, and each layer of the program receives only its
 own: ``endpoint`` (the LLM and how calls to it behave), ``budget``, ``cache``, ``smtp``,
-``mail`` (the newsletter around the edition) and ``daily`` (sources, window). The file may
+``mail`` (the newsletter around the edition), ``daily`` (sources, window) and ``notify``
+(Apprise URLs). The file may
 use the sections as tables (``[endpoint]``) or the flat keys of earlier versions
 (``model = ...`` at the top); ``FLAT_KEYS`` routes each flat key to its section, and the
 same names serve the environment and the flags. Every path in a config file (feeds,
@@ -19,6 +20,7 @@ when relative.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -136,6 +138,18 @@ class MailSettings(_Section):
     fallback_lang: str | None = None
 
 
+class NotifySettings(_Section):
+    """Where `digest notify` posts: Apprise URLs, secrets in them, so kept as secrets."""
+
+    urls: list[SecretStr] = []
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # DIGEST_NOTIFY_URLS holds several, separated by spaces or commas (as Apprise's own)
+        return [u for u in re.split(r"[\s,]+", value) if u] if isinstance(value, str) else value
+
+
 class SourceConfig(_Section):
     """One source of the daily edition: a feed, a list of URLs, or a folder of files."""
 
@@ -189,6 +203,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     mail: MailSettings = MailSettings()
     daily: DailySettings = DailySettings()
+    notify: NotifySettings = NotifySettings()
 
     config_file: Path | None = Field(default=None, exclude=True)
 
@@ -228,8 +243,9 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
     "unsubscribe_url": ("mail", "unsubscribe_url"),
     "fallback_lang": ("mail", "fallback_lang"),
     **{key: ("daily", key) for key in ("sources", "since", "max_stories")},
+    "notify_urls": ("notify", "urls"),
 }
-_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily"}
+_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily", "notify"}
 _TOP_LEVEL = set(Settings.model_fields) - _SECTIONS - {"config_file"}
 
 
