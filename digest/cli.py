@@ -10,10 +10,12 @@ import sys
 import typer
 
 from digest.commands import (
+    archive,
     cache_cmd,
     correct,
     daily,
     models_cmd,
+    notify,
     preview,
     prompts_cmd,
     run,
@@ -40,6 +42,8 @@ app.command("daily")(daily.daily)
 app.command("send")(send.send)
 app.command("preview")(preview.preview)
 app.command("correct")(correct.correct)
+app.command("archive")(archive.archive)
+app.command("notify")(notify.notify)
 app.command("models", epilog=models_cmd.EXAMPLES)(models_cmd.models)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.add_typer(cache_cmd.app, name="cache")

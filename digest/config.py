@@ -8,17 +8,20 @@ key (``DIGEST_MODEL``, ``DIGEST_CONCURRENCY`` ...) and ``DIGEST_SMTP_<KEY>`` (+
 
 In memory the settings come in sections, and each layer of the program receives only its
 own: ``endpoint`` (the LLM and how calls to it behave), ``budget``, ``cache``, ``smtp``,
-``mail`` (the newsletter around the edition), ``daily`` (sources, window) and ``review``
-(the editor in the loop: ``review = "required"``, ``editor``). The file may
+``mail`` (the newsletter around the edition), ``daily`` (sources, window), ``review``
+(the editor in the loop: ``review = "required"``, ``editor``) and ``notify`` (Apprise URLs).
+The file may
 use the sections as tables (``[endpoint]``) or the flat keys of earlier versions
 (``model = ...`` at the top); ``FLAT_KEYS`` routes each flat key to its section, and the
 same names serve the environment and the flags. Every path in a config file (feeds,
-folders, ``model_file``, ``cache``) is read from the file's own folder when relative.
+folders, ``model_file``, ``cache``, ``smtp.ca_file``) is read from the file's own folder
+when relative.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from digest.errors import UsageError, file_error, first_error
 from digest.fsutil import MAX_ARTICLE_TOKENS
@@ -121,14 +124,31 @@ class SmtpSettings(_Section):
     password: SecretStr | None = None
     from_addr: str | None = Field(default=None, alias="from")
     security: Literal["starttls", "tls", "none"] = "starttls"
+    # The server's certificate is always verified: against the system's CAs, or only this
+    # PEM file's (a private CA, a self-signed server).
+    ca_file: Path | None = None
     timeout: float = 30.0
 
 
 class MailSettings(_Section):
-    """The newsletter around an edition: subject line and unsubscribe link."""
+    """The newsletter around an edition: subject line, unsubscribe link, fallback language."""
 
     subject: str = "{title} — {date}"
     unsubscribe_url: str | None = None
+    # For subscribers whose language the edition lacks; unset, they are reported and skipped.
+    fallback_lang: str | None = None
+
+
+class NotifySettings(_Section):
+    """Where `digest notify` posts: Apprise URLs, secrets in them, so kept as secrets."""
+
+    urls: list[SecretStr] = []
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # DIGEST_NOTIFY_URLS holds several, separated by spaces or commas (as Apprise's own)
+        return [u for u in re.split(r"[\s,]+", value) if u] if isinstance(value, str) else value
 
 
 class ReviewSettings(_Section):
@@ -178,6 +198,9 @@ class Settings(_Section):
     title: str | None = None  # None: the translated default ("News digest", "Haber özeti" ...)
     titles: dict[str, str] = {}  # per language code ("de" = "Morgenlage"), over `title`
     colophon: bool = False  # readers see model, prompt and tokens under the edition
+    # Where `digest archive` is published (https://news.example.org/archive/): feeds link
+    # their entries there and take their id authority (tag:news.example.org,...) from it.
+    site_url: str | None = None
     prompt: str = "summarize"
     brief_prompt: str = "briefing"
     reasks: int = Field(default=2, ge=0, description="re-asks after a bad answer")
@@ -198,8 +221,19 @@ class Settings(_Section):
     mail: MailSettings = MailSettings()
     daily: DailySettings = DailySettings()
     review: ReviewSettings = ReviewSettings()
+    notify: NotifySettings = NotifySettings()
 
     config_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://news.example.org/archive/")
+        return value if value.endswith("/") else value + "/"
 
 
 # Flat keys (the file's top level, DIGEST_<KEY>, command-line flags) -> (section, field).
@@ -225,11 +259,13 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
     "retry_withheld": ("cache", "retry_withheld"),
     "subject": ("mail", "subject"),
     "unsubscribe_url": ("mail", "unsubscribe_url"),
+    "fallback_lang": ("mail", "fallback_lang"),
     **{key: ("daily", key) for key in ("sources", "since", "max_stories")},
     "review": ("review", "mode"),
     "editor": ("review", "editor"),
+    "notify_urls": ("notify", "urls"),
 }
-_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily", "review"}
+_SECTIONS = {"endpoint", "budget", "cache", "smtp", "mail", "daily", "review", "notify"}
 _TOP_LEVEL = set(Settings.model_fields) - _SECTIONS - {"config_file"}
 
 
@@ -331,6 +367,9 @@ def _resolve_file_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     cache = values.get("cache")
     if isinstance(cache, dict) and "path" in cache:
         cache["path"] = resolve(cache["path"])
+    smtp = values.get("smtp")
+    if isinstance(smtp, dict) and "ca_file" in smtp:
+        smtp["ca_file"] = resolve(smtp["ca_file"])
     return values
 
 

@@ -8,7 +8,8 @@
     write_edition       desk.json (article texts and the model's answers, for the editor),
                         the editor's decisions (review.json) applied, corrections to earlier
                         editions carried (daily), Markdown, email HTML and text per language,
-                        index.html, extra files (stories.json), and last of all manifest.json
+                        index.html, extra files (stories.json), Atom and JSON feeds per
+                        language, and last of all manifest.json
 
 No printing here: the CLI reports what comes back.
 """
@@ -34,6 +35,7 @@ from digest.llm.client import LLMClient
 from digest.llm.endpoint import open_endpoint
 from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
+from digest.output.feeds import write_edition_feeds
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
 from digest.review import apply, load_record
@@ -156,6 +158,7 @@ def _digest(
         title=settings.title,
         titles=settings.titles,
         colophon=settings.colophon,
+        site_url=settings.site_url,
         edition_date=plan.edition_date,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         languages=plan.languages,
@@ -262,6 +265,7 @@ def write_edition(
         }
     )
     manifest = Manifest.of(digest, title=report.title, titles=report.titles, review=record)
+    files += write_edition_feeds(manifest, out_dir, digest.site_url)
     files.append(manifest.write(out_dir))
     if editions and carried:
         mark_carried(editions, carried, digest.edition_date)

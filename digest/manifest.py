@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from digest.errors import InputError, file_error
 from digest.fsutil import write_json_atomic
 from digest.models import (
+    Article,
     BriefResult,
     CarriedCorrection,
     Digest,
@@ -149,6 +150,36 @@ class Manifest(BaseModel):
 
     def write(self, folder: Path) -> Path:
         return write_json_atomic(folder / MANIFEST, self.model_dump(mode="json"))
+
+    def as_digest(self) -> Digest:
+        """The edition as the renderers take it, for pages built later from the record
+        (archive, feeds): articles without their text, only published answers, the titles
+        as they were rendered, no colophon."""
+        return Digest(
+            title=self.title,
+            titles=self.titles,
+            edition_date=self.edition_date,
+            generated_at=self.generated_at,
+            languages=self.languages,
+            articles=[
+                Article(
+                    id=a.id,
+                    title=a.title,
+                    text="",
+                    url=a.url,
+                    published=a.published,
+                    source=a.source,
+                    source_lang=a.source_lang,
+                    section=a.section,
+                )
+                for a in self.articles
+            ],
+            results=[r for r in self.results if r.status == "published"],
+            briefs=[b for b in self.briefs if b.status == "published"],
+            prompt=self.prompt,
+            model=self.model,
+            endpoint=self.endpoint,
+        )
 
     @property
     def key(self) -> str:

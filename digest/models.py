@@ -231,6 +231,9 @@ class Digest(BaseModel):
     )
     titles: dict[str, str] = Field(default={}, description="per-language titles from config")
     colophon: bool = Field(default=False, description="show model, prompt and tokens to readers")
+    site_url: str | None = Field(
+        default=None, description="where `digest archive` is published: feed links and ids"
+    )
     edition_date: date
     generated_at: datetime
     languages: list[LanguageInfo]

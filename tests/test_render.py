@@ -184,6 +184,34 @@ def parse_tags(html: str) -> list[tuple[str, dict[str, str]]]:
     return collector.tags
 
 
+class BlockText(HTMLParser):
+    """The text a reader sees in each paragraph and list item (references decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self.open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"p", "li"}:
+            self.blocks.append("")
+            self.open = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self.open = self.open and tag not in {"p", "li"}
+
+    def handle_data(self, data: str) -> None:
+        if self.open:
+            self.blocks[-1] += data
+
+
+def visible_text(html: str) -> list[str]:
+    parser = BlockText()
+    parser.feed(html)
+    parser.close()
+    return [block.strip() for block in parser.blocks]
+
+
 def assert_inert_html(html: str) -> None:
     tags = parse_tags(html)
     names = {name for name, _ in tags}
@@ -208,6 +236,7 @@ def rendered(tmp_path: Path) -> tuple[Digest, EditionOutcome, Path]:
 def test_every_language_gets_md_html_txt_plus_index_and_manifest(rendered):
     digest, outcome, out = rendered
     expected = {f"digest.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("md", "html", "txt")}
+    expected |= {f"feed.{c}.{k}" for c in ("en", "tr", "ar", "de") for k in ("xml", "json")}
     expected |= {"index.html", "manifest.json", "desk.json"}  # desk.json: for the editor
     assert {p.name for p in outcome.files} == expected
     assert outcome.files[-1].name == "manifest.json"  # written last: its presence means complete
@@ -426,10 +455,11 @@ def test_hostile_text_stays_plain_in_txt(tmp_path):
 
 
 def test_md_escape_and_md_url():
-    assert md_escape("a <b> & c") == "a &lt;b&gt; &amp; c"
+    assert md_escape("a <b> & c") == "a &lt;b> & c"
     assert md_escape("[x](y) *b* _i_ `c`") == r"\[x\]\(y) \*b\* \_i\_ \`c\`"
     assert md_escape("![i](u) (fine!) #1 a|b ~s~") == r"\!\[i\]\(u) (fine!) \#1 a\|b \~s\~"
     assert md_escape("- item") == r"\- item"
+    assert md_escape("> quote") == r"\> quote"
     assert md_escape("1. first\n\n# two") == r"1\. first \# two"
     assert md_escape("line\x00\u202eevil") == "lineevil"
     assert md_url("https://e.example/a b") == ""  # safe_url rejects spaces outright
@@ -437,6 +467,37 @@ def test_md_escape_and_md_url():
     assert md_url("https://e.example/a(b)") == "https://e.example/a%28b%29"
     assert md_url("javascript:alert(1)") == ""
     assert md_url(None) == ""
+
+
+PLAIN_TEXT = "R&D at AT&T: 3 < 4, 5 > 4, 1<2, a -> b <- c & d <= e"
+
+
+def test_md_escape_leaves_plain_ampersands_and_comparisons_alone():
+    """Issue 10: a plain `&` came out as `&amp;` in the Markdown file."""
+    assert md_escape(PLAIN_TEXT) == PLAIN_TEXT
+    # Only what would start a character reference or a tag is escaped.
+    assert md_escape("&copy; &#169; &x") == r"&amp;copy; &amp;\#169; &x"
+    assert md_escape("<b>x</b> <!-- c --> <?php <https://e.example> x<y") == (
+        "&lt;b>x&lt;/b> &lt;!-- c --> &lt;?php &lt;https://e.example> x&lt;y"
+    )
+
+
+@pytest.mark.parametrize("flavour", ["markdown-it (commonmark, raw HTML on)", "Python-Markdown"])
+def test_escaped_markdown_shows_exactly_the_text(flavour: str) -> None:
+    """What a reader sees is the text itself: no `&amp;` shown, no tag made, in either
+    family of renderers (Python-Markdown knows no backslash escape for `<` or `&`)."""
+    text = f"{PLAIN_TEXT} &copy; <b>bold</b> <script>alert(1)</script>"
+    source = f"{md_escape(text)}\n\n- {md_escape('> 50% & rising')}\n"
+    if flavour.startswith("markdown-it"):
+        markdown_it = pytest.importorskip("markdown_it")
+        html = markdown_it.MarkdownIt("commonmark", {"html": True}).render(source)
+    else:
+        markdown = pytest.importorskip("markdown")
+        html = markdown.markdown(source)
+    assert_inert_html(html)
+    tags = [name for name, _ in parse_tags(html)]
+    assert tags == ["p", "ul", "li"], html
+    assert visible_text(html) == [text, "> 50% & rising"]
 
 
 def test_environment_is_strict_and_escapes_html_templates():
@@ -498,7 +559,7 @@ SNAPSHOT_MD = """\
 
 ### Köprü onaylandı
 
-Meclis köprüyü \\*onayladı\\* &lt;b&gt;bugün&lt;/b&gt;.
+Meclis köprüyü \\*onayladı\\* &lt;b>bugün&lt;/b>.
 
 **Öne çıkanlar**
 

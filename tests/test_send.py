@@ -4,103 +4,36 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import smtplib
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from support.smtp import (
+    FROM,
+    GREETING,
+    NO_TLS_WARNING,
+    PASSWORD,
+    USER,
+    Recorder,
+    free_port,
+    log_lines,
+    make_edition,
+    run,
+    smtp_args,
+    write_csv,
+)
 
-from digest.cli import main
 from digest.config import load_settings
 from digest.delivery.mail import SendOptions, send_edition
+from digest.edition import write_edition
 from digest.errors import DeliveryError
 from digest.languages import parse_languages
 from digest.manifest import Manifest
 from digest.models import Digest
-
-PASSWORD = "Hunter2-s3cret-pw"
-USER = "desk"
-FROM = "Digest Desk <desk@news.example>"
-# AUTH without TLS is fine on 127.0.0.1; aiosmtpd warns about it anyway.
-NO_TLS_WARNING = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-GREETING = {"en": "Good morning", "tr": "Günaydın, şöyle çığır açan haberler", "ar": "صباح الخير"}
-
-
-# --- a recording SMTP server ----------------------------------------------------------
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler: records what arrives and misbehaves on request."""
-
-    received: list[tuple[list[str], bytes, int]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)  # 550 at RCPT
-    busy_once: set[str] = field(default_factory=set)  # 451 at RCPT, then accepted
-    busy_always: set[str] = field(default_factory=set)
-    drop_once: set[str] = field(default_factory=set)  # connection closed during DATA
-    port: int = 0
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        if address in self.busy_always:
-            return "451 4.3.0 mailbox busy"
-        if address in self.busy_once:
-            self.busy_once.discard(address)
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        dropped = self.drop_once.intersection(envelope.rcpt_tos)
-        if dropped:
-            self.drop_once -= dropped
-            server.transport.close()
-            return "250 OK"  # never reaches the client
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content, id(session)))
-        return "250 OK"
-
-    def authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
-        if ok:
-            self.logins.append(data.login.decode())
-        # handled=False makes aiosmtpd answer 535 itself instead of leaving the client waiting
-        return AuthResult(success=ok, handled=False)
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
-            for _, raw, _ in self.received
-        ]
-
-    def by_rcpt(self) -> dict[tuple[str, str], EmailMessage]:
-        found = {}
-        for (rcpts, _, _), msg in zip(self.received, self.messages(), strict=True):
-            for rcpt in rcpts:
-                found[(rcpt, str(msg["Content-Language"]))] = msg
-        return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -108,7 +41,7 @@ def start_server() -> Iterator[Any]:
     controllers: list[Controller] = []
 
     def start(auth_required: bool = False) -> Recorder:
-        handler = Recorder(port=_free_port())
+        handler = Recorder(port=free_port())
         controller = Controller(
             handler,
             hostname="127.0.0.1",
@@ -131,7 +64,7 @@ def server(start_server: Any) -> Recorder:
     return start_server()  # type: ignore[no-any-return]
 
 
-# --- an edition folder and the CLI ----------------------------------------------------
+# --- a clean environment and an edition folder -----------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -148,77 +81,9 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path / "cwd")
 
 
-def make_edition(folder: Path, title: str = "Morning Brief", langs: str = "en,tr,ar") -> Path:
-    languages = parse_languages(langs)
-    edition = Digest(
-        title=title,
-        edition_date=date(2025, 3, 14),
-        generated_at=datetime(2025, 3, 14, 6, 0, tzinfo=UTC),
-        languages=languages,
-        articles=[],
-        results=[],
-        prompt="summarize@v001",
-        model="test-model",
-        endpoint="127.0.0.1",
-    )
-    folder.mkdir(parents=True)
-    Manifest.of(edition, title=title, titles={}).write(folder)
-    for info in languages:
-        words = GREETING[info.code]
-        direction = "rtl" if info.rtl else "ltr"
-        html = (
-            f'<!doctype html><html lang="{info.code}" dir="{direction}"><head>'
-            f'<meta charset="utf-8"><title>{title}</title></head>'
-            f"<body><p>{words}</p><p>{'x' * 300}</p></body></html>\n"
-        )
-        (folder / f"digest.{info.code}.html").write_text(html, encoding="utf-8")
-        (folder / f"digest.{info.code}.txt").write_text(f"{words}\n", encoding="utf-8")
-        (folder / f"digest.{info.code}.md").write_text(f"# {words}\n", encoding="utf-8")
-    return folder
-
-
 @pytest.fixture
 def edition(tmp_path: Path) -> Path:
     return make_edition(tmp_path / "out")
-
-
-def write_csv(path: Path, rows: list[str]) -> Path:
-    path.write_text("email,name,languages,topics\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return path
-
-
-def smtp_args(server: Recorder) -> list[str]:
-    return [
-        "--smtp-host", "127.0.0.1",
-        "--smtp-port", str(server.port),
-        "--smtp-security", "none",
-        "--from", FROM,
-        "--retry-wait", "0",
-    ]  # fmt: skip
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    code: int | str | None = 0
-    try:
-        main(["send", *args])
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return Result(int(code or 0), captured.out, captured.err)
-
-
-def log_lines(folder: Path) -> list[dict[str, Any]]:
-    path = folder / "send-log.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 # --- tests ------------------------------------------------------------------------------
@@ -238,9 +103,10 @@ def test_each_subscriber_gets_each_language_as_text_then_html(
     )
     result = run(capsys, str(edition), "--subscribers", str(subscribers), *smtp_args(server))
 
-    assert result.code == 0, result.err
-    assert result.out.strip() == "sent 4"
-    assert "the edition has no fr" in result.err
+    # bob asked for French, which the edition lacks: reported and skipped, never swapped.
+    assert result.code == 3, result.err
+    assert result.out.strip() == "sent 4, unserved 1 (bob@example.org: no fr)"
+    assert "digest: skipped: bob@example.org [fr]: the edition has no fr" in result.err
     got = server.by_rcpt()
     assert set(got) == {
         ("alice@example.org", "en"),
@@ -271,6 +137,106 @@ def test_each_subscriber_gets_each_language_as_text_then_html(
     assert all(raw.isascii() for _, raw, _ in server.received)
 
 
+def subscribers_file(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("column", ["language", "Lang", "languages"])
+def test_every_name_of_the_language_column_is_honoured(
+    tmp_path: Path, server: Recorder, capsys: pytest.CaptureFixture[str], column: str
+) -> None:
+    """Issue 10: a header `email,name,language` sent the Turkish edition to an Arabic reader."""
+    folder = make_edition(tmp_path / "out", langs="tr,ar")
+    subscribers = subscribers_file(
+        tmp_path / "subs.csv",
+        f"email,name,{column}",
+        ["omar@example.org,عمر,ar", "ayse@example.org,Ayşe,tr"],
+    )
+    result = run(capsys, str(folder), "--subscribers", str(subscribers), *smtp_args(server))
+
+    assert result.code == 0, result.err
+    assert set(server.by_rcpt()) == {("omar@example.org", "ar"), ("ayse@example.org", "tr")}
+
+
+def test_an_unknown_column_is_refused_naming_the_expected_ones(
+    edition: Path, server: Recorder, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    misspelt = subscribers_file(tmp_path / "subs.csv", "email,name,langauge", ["a@x.org,A,ar"])
+    twice = subscribers_file(tmp_path / "twice.csv", "email,lang,languages", ["a@x.org,ar,tr"])
+    shifted = subscribers_file(tmp_path / "shift.csv", "email,name,lang", ["a@x.org,Doe, J,ar"])
+
+    results = [
+        run(capsys, str(edition), "--subscribers", str(path), *smtp_args(server))
+        for path in (misspelt, twice, shifted)
+    ]
+
+    for result in results:
+        assert result.code == 2
+        assert len(result.err.strip().splitlines()) == 1, result.err
+    assert (
+        "unknown column 'langauge' (expected email, name, language (or languages, lang), "
+        "topics)" in results[0].err
+    )
+    assert "'lang' and 'languages' say the same" in results[1].err
+    assert "shift.csv line 2: more cells than the header" in results[2].err
+    assert server.received == []
+
+
+def test_a_subscriber_whose_language_is_missing_is_reported_and_skipped(
+    tmp_path: Path, server: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_edition(tmp_path / "out", langs="en,tr")
+    subscribers = subscribers_file(
+        tmp_path / "subs.csv",
+        "email,name,language",
+        ["omar@example.org,عمر,ar", "ayse@example.org,Ayşe,tr"],
+    )
+    result = run(capsys, str(folder), "--subscribers", str(subscribers), *smtp_args(server))
+
+    assert result.code == 3
+    assert list(server.by_rcpt()) == [("ayse@example.org", "tr")]
+    assert result.out.strip() == "sent 1, unserved 1 (omar@example.org: no ar)"
+    assert result.err.strip() == (
+        "digest: skipped: omar@example.org [ar]: the edition has no ar (it has en, tr); "
+        "--fallback-lang sends another"
+    )
+    assert [line["email"] for line in log_lines(folder)] == ["ayse@example.org"]
+
+
+def test_a_fallback_language_is_opt_in_and_reported(
+    tmp_path: Path, server: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_edition(tmp_path / "out", langs="en,tr")
+    subscribers = subscribers_file(
+        tmp_path / "subs.csv",
+        "email,name,lang",
+        ["omar@example.org,عمر,ar", "ayse@example.org,Ayşe,tr", "zoe@example.org,Zoé,fr;en"],
+    )
+    config = tmp_path / "digest.toml"
+    config.write_text('[mail]\nfallback_lang = "en"\n', encoding="utf-8")
+    args = [str(folder), "--subscribers", str(subscribers), *smtp_args(server)]
+
+    by_flag = run(capsys, *args, "--fallback-lang", "en")
+    by_config = run(capsys, *args, "--config", str(config), "--resend", "--dry-run")
+    missing = run(capsys, *args, "--fallback-lang", "de", "--resend")
+
+    assert by_flag.code == 0, by_flag.err
+    assert set(server.by_rcpt()) == {
+        ("omar@example.org", "en"),
+        ("ayse@example.org", "tr"),
+        ("zoe@example.org", "en"),  # once: she asked for en as well
+    }
+    assert len(server.received) == 3
+    summary = "fallback 2 (omar@example.org: en for ar; zoe@example.org: en for fr)"
+    assert by_flag.out.strip() == f"sent 3, {summary}"
+    assert "digest: fallback: omar@example.org gets en (the edition has no ar)" in by_flag.err
+    assert by_config.code == 0, by_config.err
+    assert by_config.out.strip().endswith(summary)
+    assert missing.code == 2
+    assert "fallback language: the edition has no 'de' (it has en, tr)" in missing.err
+
+
 def test_arabic_and_turkish_subject_templates_round_trip(
     edition: Path, server: Recorder, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -286,6 +252,42 @@ def test_arabic_and_turkish_subject_templates_round_trip(
     tr = got[("cagri@example.org", "tr")]["Subject"]
     assert ar == "نشرة Morning Brief · 14 مارس 2025 · Günaydın Çağrı Öztürk"
     assert tr == "نشرة Morning Brief · 14 Mart 2025 · Günaydın Çağrı Öztürk"
+
+
+def test_subjects_carry_the_translated_default_title(
+    tmp_path: Path, server: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rendered Arabic + Turkish edition with no configured title: each subject (and the
+    sender's display name) carries that language's title from manifest.titles."""
+    digest = Digest(
+        title=None,
+        edition_date=date(2025, 3, 14),
+        generated_at=datetime(2025, 3, 14, 6, 0, tzinfo=UTC),
+        languages=parse_languages("ar,tr"),
+        articles=[],
+        results=[],
+        prompt="summarize@v001",
+        model="test-model",
+        endpoint="127.0.0.1",
+    )
+    folder = tmp_path / "out"
+    write_edition(digest, folder, started=0.0)
+    manifest = Manifest.load(folder)
+    assert manifest.titles == {"ar": "موجز الأخبار", "tr": "Haber özeti"}
+    assert manifest.title == "News digest"
+    sender = ["--from", "desk@news.example"]
+
+    result = run(
+        capsys, str(folder), "--to", "a@example.org", "--lang", "ar,tr", *smtp_args(server), *sender
+    )
+
+    assert result.code == 0, result.err
+    got = server.by_rcpt()
+    ar, tr = got[("a@example.org", "ar")], got[("a@example.org", "tr")]
+    assert ar["Subject"] == "موجز الأخبار — 14 مارس 2025"
+    assert tr["Subject"] == "Haber özeti — 14 Mart 2025"
+    assert ar["From"].addresses[0].display_name == "موجز الأخبار"
+    assert tr["From"].addresses[0].display_name == "Haber özeti"
 
 
 def test_to_without_lang_gets_the_first_language(
@@ -500,7 +502,7 @@ def test_wrong_password_is_one_line_exit_5(
 def test_unreachable_server_is_one_line_exit_5(
     edition: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    closed = Recorder(port=_free_port())  # nothing listens there
+    closed = Recorder(port=free_port())  # nothing listens there
     result = run(capsys, str(edition), "--to", "a@example.org", *smtp_args(closed))
 
     assert result.code == 5

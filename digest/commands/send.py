@@ -21,7 +21,7 @@ def send(
     ] = None,
     subscribers: Annotated[
         Path | None,
-        typer.Option("--subscribers", metavar="CSV", help="CSV: email,name,languages[,topics]."),
+        typer.Option("--subscribers", metavar="CSV", help="CSV: email,name,language[,topics]."),
     ] = None,
     lang: Annotated[
         list[str] | None,
@@ -46,6 +46,22 @@ def send(
         str | None,
         typer.Option("--smtp-security", metavar="MODE", help="starttls (default), tls or none."),
     ] = None,
+    smtp_ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--smtp-ca-file",
+            metavar="PEM",
+            help="Trust only this CA for the server's certificate (default: the system's).",
+        ),
+    ] = None,
+    fallback_lang: Annotated[
+        str | None,
+        typer.Option(
+            "--fallback-lang",
+            metavar="L",
+            help="Send L to subscribers whose language the edition lacks (default: skip, exit 3).",
+        ),
+    ] = None,
     from_addr: Annotated[
         str | None, typer.Option("--from", metavar="ADDR", help="Sender address.")
     ] = None,
@@ -69,14 +85,23 @@ def send(
     \b
     The SMTP password comes from DIGEST_SMTP_PASSWORD or [smtp] password in the
     config file, never from a flag. --to recipients get the --lang languages, else
-    the edition's first one. The CSV columns: email, name, languages ("en;tr"), topics.
-    Messages sent are recorded in DIR/send-log.jsonl; a re-run skips them (--resend).
+    the edition's first one. The CSV columns: email, name, language ("en;tr"; also
+    headed languages or lang), topics; any other column is refused. A subscriber
+    whose language the edition lacks is reported and skipped, or gets --fallback-lang
+    (reported too). Messages sent are recorded in DIR/send-log.jsonl; a re-run skips
+    them (--resend).
 
     \b
-    Exit codes: 0 all sent or skipped, 2 bad input, 3 some recipients failed,
-    5 the SMTP server is unreachable or refused the login.
+    Exit codes: 0 all sent or skipped, 2 bad input, 3 some recipients failed or
+    lacked their language, 5 the SMTP server is unreachable or refused the login.
     """
-    smtp = {"host": smtp_host, "port": smtp_port, "security": smtp_security, "from": from_addr}
+    smtp = {
+        "host": smtp_host,
+        "port": smtp_port,
+        "security": smtp_security,
+        "ca_file": smtp_ca_file,
+        "from": from_addr,
+    }
     # load_settings only drops None inside a mapping that an earlier layer also set.
     smtp = {key: value for key, value in smtp.items() if value is not None}
     settings = load_settings({"smtp": smtp, "subject": subject}, config)
@@ -90,6 +115,7 @@ def send(
         dry_run=dry_run,
         resend=resend,
         retry_wait=retry_wait,
+        fallback_lang=fallback_lang,
     )
     report = send_edition(options, settings)
     for warning in report.warnings:
@@ -97,6 +123,17 @@ def send(
     for failure in report.failed:
         print(
             f"digest: failed: {failure.email} [{failure.lang}]: {failure.reason}", file=sys.stderr
+        )
+    for unserved in report.unserved:
+        print(
+            f"digest: skipped: {unserved.email} [{unserved.lang}]: {unserved.reason}",
+            file=sys.stderr,
+        )
+    for fallback in report.fallbacks:
+        print(
+            f"digest: fallback: {fallback.email} gets {fallback.lang} "
+            f"(the edition has no {fallback.wanted})",
+            file=sys.stderr,
         )
     print(report.summary())
     if report.exit_code:

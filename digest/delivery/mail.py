@@ -97,6 +97,9 @@ class SendOptions(BaseModel):
     resend: bool = False
     attempts: int = Field(default=3, ge=1, description="tries per message on 4xx / drops")
     retry_wait: float = Field(default=2.0, ge=0, description="first back-off, doubles")
+    fallback_lang: str | None = Field(
+        default=None, description="for subscribers whose language the edition lacks"
+    )
 
 
 class Delivery(BaseModel):
@@ -111,18 +114,26 @@ class Failure(BaseModel):
     reason: str
 
 
+class Fallback(BaseModel):
+    email: str
+    wanted: str  # the language the edition lacks
+    lang: str  # what they got instead
+
+
 class SendReport(BaseModel):
     dry_run: bool = False
     sent: list[Delivery] = []
     skipped: list[Delivery] = []
     failed: list[Failure] = []
+    unserved: list[Failure] = []  # a language the edition lacks, and no fallback
+    fallbacks: list[Fallback] = []
     warnings: list[str] = []
     files: list[Path] = []
     outbox: Path | None = None
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.PARTIAL if self.failed else ExitCode.OK
+        return ExitCode.PARTIAL if self.failed or self.unserved else ExitCode.OK
 
     def summary(self) -> str:
         if self.dry_run:
@@ -132,10 +143,19 @@ class SendReport(BaseModel):
         if self.skipped:
             parts.append(f"skipped {len(self.skipped)} (already sent)")
         if self.failed:
-            shown = "; ".join(f"{f.email}: {f.reason}" for f in self.failed[:3])
-            more = f"; +{len(self.failed) - 3} more" if len(self.failed) > 3 else ""
-            parts.append(f"failed {len(self.failed)} ({shown}{more})")
+            parts.append(f"failed {_some([f'{f.email}: {f.reason}' for f in self.failed])}")
+        if self.unserved:
+            parts.append(f"unserved {_some([f'{u.email}: no {u.lang}' for u in self.unserved])}")
+        if self.fallbacks:
+            shown = [f"{f.email}: {f.lang} for {f.wanted}" for f in self.fallbacks]
+            parts.append(f"fallback {_some(shown)}")
         return ", ".join(parts)
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    """``2 (a; b)``, or ``5 (a; b; c; +2 more)``: a count and the first few."""
+    more = f"; +{len(items) - shown} more" if len(items) > shown else ""
+    return f"{len(items)} ({'; '.join(items[:shown])}{more})"
 
 
 def check_template(template: str, allowed: tuple[str, ...], what: str) -> None:
@@ -195,14 +215,16 @@ def render_subject(template: str, manifest: Manifest, lang: LanguageInfo, name: 
     )
 
 
-def _sender(settings: Settings, edition: EditionFolder) -> Address:
+def _sender(settings: Settings) -> Address:
+    """The configured sender; without a display name, each message gets its edition's title
+    in that message's language (see ``_Composer.message``)."""
     if not settings.smtp.from_addr:
         raise UsageError("no sender address: use --from, DIGEST_FROM or 'from' under [smtp]")
     try:
         name, spec = parse_address(settings.smtp.from_addr)
     except ValueError as exc:
         raise UsageError(f"sender address {settings.smtp.from_addr!r}: {exc}") from None
-    return Address(display_name=name or one_line(edition.manifest.title), addr_spec=spec)
+    return Address(display_name=name, addr_spec=spec)
 
 
 class _Composer:
@@ -210,7 +232,7 @@ class _Composer:
 
     def __init__(self, edition: EditionFolder, settings: Settings, jobs: list[Job]) -> None:
         self.edition = edition
-        self.sender = _sender(settings, edition)
+        self.sender = _sender(settings)
         self.subject = settings.mail.subject
         self.unsubscribe = settings.mail.unsubscribe_url
         check_template(self.subject, SUBJECT_FIELDS, "subject")
@@ -225,7 +247,12 @@ class _Composer:
             self.unsubscribe, job.recipient.email, job.lang.code
         )
         return build_message(
-            sender=self.sender,
+            sender=self.sender
+            if self.sender.display_name
+            else Address(
+                display_name=one_line(self.edition.manifest.title_for(job.lang.code)),
+                addr_spec=self.sender.addr_spec,
+            ),
             recipient=job.recipient,
             lang=job.lang,
             subject=render_subject(
@@ -269,7 +296,10 @@ def send_edition(
         if options.subscribers
         else recipients_from_addresses(options.to)
     )
-    jobs, warnings = plan(edition.manifest.languages, recipients, options.languages)
+    fallback = options.fallback_lang or settings.mail.fallback_lang
+    jobs, fallbacks, unserved, warnings = plan(
+        edition.manifest.languages, recipients, options.languages, fallback
+    )
     if settings.review.mode == "required":
         manifest = edition.manifest
         titles = {a.id: a.title for a in manifest.articles}
@@ -279,7 +309,24 @@ def send_edition(
     log = SendLog(options.folder / SEND_LOG)
     done = {} if options.resend else log.sent(edition.key)
 
-    report = SendReport(dry_run=options.dry_run, warnings=warnings)
+    have = ", ".join(edition.manifest.codes())
+    report = SendReport(
+        dry_run=options.dry_run,
+        warnings=warnings,
+        unserved=[
+            Failure(
+                email=u.recipient.email,
+                lang=u.wanted,
+                reason=f"the edition has no {u.wanted}"
+                f" (it has {have}); --fallback-lang sends another",
+            )
+            for u in unserved
+        ],
+        fallbacks=[
+            Fallback(email=f.recipient.email, wanted=f.wanted, lang=f.fallback or "")
+            for f in fallbacks
+        ],
+    )
     pending = []
     for job in jobs:
         previous = done.get((job.recipient.email.casefold(), job.lang.code))

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 from digest.config import SmtpSettings
 from digest.delivery.subscribers import one_line
-from digest.errors import DeliveryError
+from digest.errors import DeliveryError, FileError, file_error
 
 SmtpFactory = Callable[[], smtplib.SMTP]
 """Returns a connected client, TLS and login done; raises OSError / SMTPException."""
@@ -21,13 +21,26 @@ SmtpFactory = Callable[[], smtplib.SMTP]
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
+def tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
+    """Certificate and host name verified, always: against ``ca_file`` when it is set (a
+    private CA), else the system's CAs. A CA file that cannot be used is a usage error."""
+    if smtp.ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(smtp.ca_file))
+    except ssl.SSLError:
+        raise FileError(smtp.ca_file, "not a PEM file of CA certificates (smtp ca_file)") from None
+    except OSError as exc:
+        raise file_error(smtp.ca_file, exc) from None
+
+
 def smtp_connector(smtp: SmtpSettings) -> SmtpFactory:
     """The real factory: connect, STARTTLS or implicit TLS, and log in when a user is set."""
     host = smtp.host or "localhost"
     port = smtp.port or DEFAULT_PORTS[smtp.security]
+    context = tls_context(smtp) if smtp.security != "none" else None
 
     def connect() -> smtplib.SMTP:
-        context = ssl.create_default_context()
         client: smtplib.SMTP
         if smtp.security == "tls":
             client = smtplib.SMTP_SSL(host, port, timeout=smtp.timeout, context=context)
@@ -90,6 +103,12 @@ class Connection:
     def open(self) -> None:
         try:
             self._client = self._connect_once()
+        except ssl.SSLCertVerificationError as exc:
+            reason = self.clean(exc.verify_message or str(exc))
+            raise DeliveryError(
+                f"SMTP server {self.where}: its TLS certificate is not trusted ({reason}); "
+                "if it uses a private CA, set ca_file under [smtp] (or DIGEST_SMTP_CA_FILE)"
+            ) from None
         except OSError as exc:
             reason = self.clean(str(exc))
             raise DeliveryError(f"cannot connect to SMTP server {self.where}: {reason}") from None

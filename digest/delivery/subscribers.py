@@ -4,12 +4,18 @@ against the edition's languages, minus those the send log says already got it.
 
 CSV format (UTF-8, a BOM from spreadsheets is fine), header names case-insensitive::
 
-    email,name,languages,topics
+    email,name,language,topics
     ayse@example.org,Ayşe Yılmaz,tr;en,
     omar@example.org,عمر,ar,world
 
-``languages`` holds BCP-47 codes separated by ``;``, ``,`` or spaces; an empty cell means
-"the default language of the run". ``name`` and ``topics`` are optional columns.
+The language column may be headed ``language``, ``languages`` or ``lang``; it holds BCP-47
+codes separated by ``;``, ``,`` or spaces, and an empty cell means "the default language of
+the run". ``name`` and ``topics`` are optional. Any other column is refused (a misspelt
+language column would otherwise send everyone the default language), and so is a row with
+more cells than the header.
+
+A subscriber's language that the edition lacks is never replaced silently: it is reported as
+unserved, or, when the caller names a fallback language, replaced by it and reported as such.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import csv
 import email.utils
 import os
 import re
-from collections import Counter
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -98,17 +103,54 @@ def load_subscribers(path: Path) -> list[Recipient]:
     return rows
 
 
+# Header name (case-insensitive) -> the field it fills.
+COLUMNS = {
+    "email": "email",
+    "name": "name",
+    "language": "languages",
+    "languages": "languages",
+    "lang": "languages",
+    "topics": "topics",
+}
+EXPECTED_COLUMNS = "email, name, language (or languages, lang), topics"
+
+
+def _header(fieldnames: list[str], path: Path) -> dict[str, str]:
+    """Field -> the header name as written; one InputError line for anything else."""
+    fields: dict[str, str] = {}
+    for raw in fieldnames:
+        name = raw.strip().lower()
+        if not name:
+            continue  # a trailing comma from a spreadsheet: an unnamed, unused column
+        field = COLUMNS.get(name)
+        if field is None:
+            raise InputError(
+                f"{path}: unknown column {one_line(raw)!r} (expected {EXPECTED_COLUMNS})"
+            )
+        if field in fields:
+            raise InputError(
+                f"{path}: columns {fields[field]!r} and {raw.strip()!r} say the same; keep one"
+            )
+        fields[field] = raw
+    if "email" not in fields:
+        raise InputError(f"{path}: the header row must have an 'email' column")
+    return fields
+
+
 def _read_rows(handle: TextIO, path: Path) -> list[Recipient]:
     reader = csv.DictReader(handle)
-    columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
-    if "email" not in columns:
-        raise InputError(f"{path}: the header row must have an 'email' column")
+    fields = _header(list(reader.fieldnames or []), path)
     recipients = []
     for row in reader:
-        cells = {column: (row.get(key) or "").strip() for column, key in columns.items()}
+        where = f"{path.name} line {reader.line_num}"
+        if any((extra or "").strip() for extra in row.get(None) or []):
+            raise UsageError(
+                f"{where}: more cells than the header has columns "
+                "(quote a name that contains a comma)"
+            )
+        cells = {field: (row.get(key) or "").strip() for field, key in fields.items()}
         if not any(cells.values()):
             continue
-        where = f"{path.name} line {reader.line_num}"
         try:
             name, spec = parse_address(cells["email"])
         except ValueError as exc:
@@ -133,6 +175,22 @@ class Job(NamedTuple):
     lang: LanguageInfo
 
 
+class Substitute(NamedTuple):
+    """A language a subscriber asked for that the edition lacks, and what they get instead
+    (``None``: nothing, no fallback language was given)."""
+
+    recipient: Recipient
+    wanted: str
+    fallback: str | None
+
+
+class Plan(NamedTuple):
+    jobs: list[Job]
+    fallbacks: list[Substitute]  # got the fallback language instead
+    unserved: list[Substitute]  # got nothing in that language: reported, exit 3
+    warnings: list[str]
+
+
 def match_language(languages: list[LanguageInfo], code: str) -> LanguageInfo | None:
     """Exact code first; a bare ``pt`` also matches an edition's only ``pt-*``."""
     for info in languages:
@@ -142,42 +200,58 @@ def match_language(languages: list[LanguageInfo], code: str) -> LanguageInfo | N
     return same_base[0] if len(same_base) == 1 else None
 
 
+def _edition_language(languages: list[LanguageInfo], code: str, what: str) -> LanguageInfo:
+    info = match_language(languages, parse_language(code).code)
+    if info is None:
+        have = ", ".join(info.code for info in languages)
+        raise UsageError(f"{what}: the edition has no {code!r} (it has {have})")
+    return info
+
+
 def plan(
-    languages: list[LanguageInfo], recipients: list[Recipient], wanted: list[str]
-) -> tuple[list[Job], list[str]]:
-    """Recipient x language pairs to deliver, and warnings for languages the edition lacks.
+    languages: list[LanguageInfo],
+    recipients: list[Recipient],
+    wanted: list[str],
+    fallback: str | None = None,
+) -> Plan:
+    """Recipient x language pairs to deliver.
 
     ``languages`` are the edition's. ``wanted`` (--lang) filters; recipients without
     languages (``--to``, an empty CSV cell) get ``wanted``, or the edition's first language.
+    A subscriber's language the edition lacks gets ``fallback`` instead (when it is sent in
+    this run), else it is listed as unserved; neither happens silently.
     """
-    have = ", ".join(info.code for info in languages)
-    chosen = []
-    for code in wanted:
-        info = match_language(languages, parse_language(code).code)
-        if info is None:
-            raise UsageError(f"the edition has no {code!r} (it has {have})")
-        chosen.append(info.code)
+    chosen = [_edition_language(languages, code, "--lang").code for code in wanted]
     default = chosen or [languages[0].code]
+    warnings: list[str] = []
+    substitute = None
+    if fallback:
+        substitute = _edition_language(languages, fallback, "fallback language")
+        if chosen and substitute.code not in chosen:
+            warnings.append(
+                f"the fallback language {substitute.code} is not sent in this run (--lang "
+                f"{','.join(chosen)}): subscribers without their language get nothing"
+            )
+            substitute = None
     jobs: list[Job] = []
+    fallbacks: list[Substitute] = []
+    unserved: list[Substitute] = []
     seen: set[tuple[str, str]] = set()
-    missing: Counter[str] = Counter()
     for recipient in recipients:
         for code in recipient.languages or default:
             info = match_language(languages, code)
             if info is None:
-                if not chosen:  # with --lang the person would not get it anyway
-                    missing[code] += 1
-                continue
+                if substitute is None:
+                    unserved.append(Substitute(recipient, code, None))
+                    continue
+                fallbacks.append(Substitute(recipient, code, substitute.code))
+                info = substitute
             key = (recipient.email.casefold(), info.code)
             if (chosen and info.code not in chosen) or key in seen:
                 continue
             seen.add(key)
             jobs.append(Job(recipient, info))
-    warnings = [
-        f"the edition has no {code} (it has {have}); skipped it for {count} subscriber(s)"
-        for code, count in missing.items()
-    ]
-    return jobs, warnings
+    return Plan(jobs, fallbacks, unserved, warnings)
 
 
 class LogEntry(BaseModel):

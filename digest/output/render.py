@@ -57,6 +57,8 @@ STRING_KEYS = (
     "corrected_on",
     "corrections",
     "correction_from",
+    "archive",
+    "feeds",
 )
 _PREHEADER_HEADLINES = 3
 _PREHEADER_CHARS = 140
@@ -65,7 +67,12 @@ _PREHEADER_CHARS = 140
 # could flip the direction of everything after it in the email.
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MD_INLINE = re.compile(r"([\\`*_\[\]#|~]|!(?=\[)|(?<=\])\()")
-_MD_LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
+_MD_LINE_START = re.compile(r"^([-+=>])|^(\d+)([.)])")
+# Only a "<" that could open a tag, comment, declaration or autolink is escaped ("x < 3"
+# stays), and only a "&" that would start a character reference ("AT&T" stays). Both as
+# entities, which every Markdown renderer decodes; Python-Markdown has no "\<" or "\&".
+_MD_TAG_OPEN = re.compile(r"<(?![\s\d<=>-]|$)")
+_MD_REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _LANG_DIR_ATTR = re.compile(r"\s(?:lang|dir)=(?:\"[^\"]*\"|'[^']*'|[^\s>]*)", re.IGNORECASE)
 
 
@@ -78,6 +85,7 @@ class RenderReport(BaseModel):
 
 @dataclass(frozen=True)
 class StoryView:
+    id: str  # the article's id (feeds and archive anchors are built from it)
     published: bool
     headline: str
     summary: str
@@ -164,10 +172,12 @@ def clean_text(value: str | None) -> str:
 
 
 def md_escape(value: str) -> str:
-    """Untrusted text as inert Markdown: no raw HTML, links, emphasis, code or blocks."""
-    text = clean_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text as inert Markdown: no raw HTML, links, emphasis, code or blocks, and
+    nothing escaped that Markdown does not need (a plain "&" or "<" reads as itself)."""
+    text = _MD_REFERENCE.sub("&amp;", clean_text(value))
+    text = _MD_TAG_OPEN.sub("&lt;", text)
     text = _MD_INLINE.sub(r"\\\1", text)
-    # Only the start of a line can open a list, heading underline or ordered list.
+    # Only the start of a line can open a list, quote, heading underline or ordered list.
     return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
 
 
@@ -250,6 +260,7 @@ def build_edition(digest: Digest, lang: LanguageInfo, strings: dict[str, str]) -
         summary = result.summary if result and result.status == "published" else None
         title = clean_text(article.title)
         story = StoryView(
+            id=article.id,
             published=summary is not None,
             headline=clean_text(summary.headline) if summary else title,
             summary=clean_text(summary.summary) if summary else "",
