@@ -158,6 +158,7 @@ def _digest(
         title=settings.title,
         titles=settings.titles,
         colophon=settings.colophon,
+        evidence=settings.evidence,
         site_url=settings.site_url,
         edition_date=plan.edition_date,
         generated_at=datetime.now(UTC).replace(microsecond=0),

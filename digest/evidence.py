@@ -41,10 +41,11 @@ def has_evidence(summary: Summary) -> bool:
 
 
 def evaluate(
-    summary: Summary, source: SourceSentences, *, lang: str | None
+    summary: Summary, source: SourceSentences, *, lang: str | None, headline: bool = True
 ) -> tuple[Summary, list[Check]]:
     """The summary with each claim's checks filled in, and one check per claim-check name
-    for the whole answer (failed if any claim failed it; the details name the claims)."""
+    for the whole answer (failed if any claim failed it; the details name the claims).
+    ``headline=False``: the headline is the article's own title (an extract's), not a claim."""
     same = lang_key(lang) == source.lang if source.lang else True
     claims: dict[str, list[Claim]] = {"sentences": [], "points": []}
     for label, claim in summary.claims():
@@ -60,7 +61,7 @@ def evaluate(
         # Verdicts from elsewhere (the verifier pass) stay with the claim.
         kept = [c for c in claim.checks if c.name not in CLAIM_CHECK_NAMES]
         claims[group].append(claim.model_copy(update={"checks": checks + kept}))
-    headline = check_headline(
+    title = check_headline(
         summary.headline,
         [c.evidence for _, c in summary.claims()],
         source,
@@ -70,7 +71,8 @@ def evaluate(
     annotated = summary.model_copy(
         update={"sentences": claims["sentences"], "points": claims["points"]}
     )
-    every = [c for _, claim in annotated.claims() for c in claim.checks] + headline
+    every = [c for _, claim in annotated.claims() for c in claim.checks]
+    every += title if headline else []
     return annotated, combine(every)
 
 

@@ -231,6 +231,7 @@ class Digest(BaseModel):
     )
     titles: dict[str, str] = Field(default={}, description="per-language titles from config")
     colophon: bool = Field(default=False, description="show model, prompt and tokens to readers")
+    evidence: bool = Field(default=False, description="readers see each claim's source sentences")
     site_url: str | None = Field(
         default=None, description="where `digest archive` is published: feed links and ids"
     )

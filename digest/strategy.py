@@ -146,7 +146,7 @@ def _with_extract(
     if extract is None:
         return result
     task = summarizer.task(article, lang, strategy.prompt)
-    summary, checks = summarizer.judge(task, extract)
+    summary, checks = summarizer.judge(task, extract, headline=False)
     if any(c.status == "fail" for c in checks):
         return result
     return result.model_copy(

@@ -220,15 +220,19 @@ class Summarizer:
         tasks = [self.task(a, lang, spec) for a in articles for lang in languages]
         return [t for t in tasks if self.cached(t.key) is None]
 
-    def judge(self, task: Task, summary: Summary) -> tuple[Summary, list[Check]]:
+    def judge(
+        self, task: Task, summary: Summary, *, headline: bool = True
+    ) -> tuple[Summary, list[Check]]:
         """The gate's checks, then the claim checks when the summary cites sentences; the
-        summary comes back with each claim's checks filled in."""
+        summary comes back with each claim's checks filled in. ``headline=False``: the
+        headline is the article's own title, not a claim to check."""
         article, lang = task.article, task.lang
         checks = self.gate.check(
             summary.fields(), source_text=article.text, source_lang=article.source_lang, lang=lang
         )
         if task.spec.cites_sentences or has_evidence(summary):
-            summary, claim_checks = evaluate(summary, self.sources.of(article), lang=lang.base)
+            source = self.sources.of(article)
+            summary, claim_checks = evaluate(summary, source, lang=lang.base, headline=headline)
             checks += claim_checks
         return summary, checks
 

@@ -29,7 +29,7 @@ from digest.errors import ExitCode, UsageError
 from digest.languages import parse_language
 from digest.manifest import Manifest
 from digest.output.feeds import archive_page, edition_views
-from digest.output.render import EditionView
+from digest.output.views import EditionView
 
 MAX_BODY_CHARS = 1800  # under Discord's 2,000; Telegram takes 4,096, Slack more
 MAX_HEADLINES = 10

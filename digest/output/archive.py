@@ -31,7 +31,8 @@ from pydantic import BaseModel
 from digest.errors import DigestError, ExitCode, InputError, UsageError
 from digest.manifest import MANIFEST, Manifest
 from digest.output.feeds import archive_page, edition_views, feed_name, write_archive_feeds
-from digest.output.render import EditionView, make_environment
+from digest.output.render import make_environment
+from digest.output.views import EditionView
 from digest.resources import data_dir
 
 MARK = ".digest-archive"

@@ -33,7 +33,8 @@ from pydantic import BaseModel, Field
 
 from digest.fsutil import write_atomic
 from digest.manifest import Manifest
-from digest.output.render import EditionView, build_edition, load_strings, strings_for
+from digest.output.strings import load_strings, strings_for
+from digest.output.views import EditionView, build_edition
 
 ARCHIVE_ENTRIES = 200  # an archive feed lists the newest entries only
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"

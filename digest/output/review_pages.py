@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from digest.desk import Desk, editor_text
 from digest.errors import DigestError, UsageError
 from digest.models import Check, EditorMark, Summary, safe_url
-from digest.output.render import clean_text
+from digest.output.text import clean_text
 from digest.review import ACTIONS, basis
 
 MAX_FORM_BYTES = 64_000
