@@ -2,9 +2,9 @@
 
 ``run`` and ``daily`` differ only in how they gather articles; both end here:
 
-    summarise_edition   endpoint + cache -> (Batch API first, if asked) -> every article x
-                        language, asked, checked, cached -> "in brief" per language
-                        -> one ``Digest``
+    summarise_edition   endpoint + cache -> the JSON mode settled (remembered or probed)
+                        -> (Batch API first, if asked) -> every article x language, asked,
+                        checked, cached -> "in brief" per language -> one ``Digest``
     write_edition       Markdown, email HTML and text per language, index.html, extra files
                         (stories.json), and last of all manifest.json, written once
 
@@ -28,6 +28,7 @@ from digest.fsutil import write_json_atomic
 from digest.llm.batch import STATE_FILE, BatchOutcome, BatchRunner
 from digest.llm.client import LLMClient
 from digest.llm.endpoint import open_endpoint
+from digest.llm.probe import settle_mode
 from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
 from digest.output.render import render_digest
@@ -88,6 +89,10 @@ def summarise_edition(
             budget=Budget.for_model(settings.budget, llm.model),
             retry_withheld=settings.cache.retry_withheld,
         )
+        # Once, before anything fans out: a passing error of one task never decides it.
+        capability = settle_mode(llm, cache)
+        for refusal in capability.refused:
+            notice(f"the endpoint refused {refusal}; using {capability.mode} (remembered)")
         batch = _batch_first(plan, settings, llm, summarizer, notice, sleep)
         if on_start is not None:
             on_start(len(plan.articles) * len(plan.languages))
@@ -97,6 +102,7 @@ def summarise_edition(
         )
         results = _paid_by_batch(results, batch, plan.prompt)
         digest = _digest(plan, settings, results, model=llm.model, mode=str(llm.mode))
+        digest.structured_mode_source = llm.mode_source
         digest.endpoint = llm.endpoint
         if plan.brief is not None:
             digest.briefs = summarizer.brief_all(
@@ -108,7 +114,7 @@ def summarise_edition(
             )
     paid = [r.usage for r in digest.results if not r.cached]
     paid += [b.usage for b in digest.briefs if not b.cached]
-    digest.usage = sum(paid, batch.unused_usage)
+    digest.usage = sum(paid, batch.unused_usage + capability.usage)
     digest.batch_id = batch.batch_id
     digest.cache_hits = sum(r.cached for r in digest.results) + sum(b.cached for b in digest.briefs)
     digest.timings["summarize"] = round(time.monotonic() - started, 3)

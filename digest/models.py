@@ -181,6 +181,7 @@ class Digest(BaseModel):
     model: str
     endpoint: str = Field(description="Endpoint host (never a key), or 'local:<model file>'")
     structured_mode: str = ""
+    structured_mode_source: str = Field(default="", description="probed, remembered or fixed")
     usage: Usage = Usage()
     cache_hits: int = 0
     timings: dict[str, float] = {}

@@ -19,7 +19,8 @@ from digest.checks import Gate, feedback, passed
 from digest.config import BudgetSettings, Price
 from digest.errors import BudgetExceeded, Cancelled, DigestError
 from digest.llm.ask import Answer, AnswerFault, ask, parse_answer
-from digest.llm.client import Completion, LLMClient
+from digest.llm.client import LLMClient
+from digest.llm.wire import Completion
 from digest.models import (
     Article,
     Brief,

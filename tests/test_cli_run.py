@@ -86,7 +86,10 @@ def test_happy_path_writes_every_language_and_records_provenance(
     assert manifest["model"] == "fake-model"
     assert manifest["endpoint"] == f"127.0.0.1:{port}"
     assert manifest["structured_mode"] == "json_schema"
-    assert manifest["usage"]["calls"] == 4 == endpoint_env.chat_calls
+    assert manifest["structured_mode_source"] == "probed"
+    # Four answers and the capability probe made before them.
+    assert manifest["usage"]["calls"] == 5 == endpoint_env.all_calls
+    assert (endpoint_env.chat_calls, endpoint_env.probe_calls) == (4, 1)
     assert manifest["usage"]["prompt_tokens"] > 0 and manifest["usage"]["completion_tokens"] > 0
     assert sorted(r["lang"] for r in manifest["results"]) == sorted(LANGS)
     for story in manifest["results"]:
@@ -95,7 +98,7 @@ def test_happy_path_writes_every_language_and_records_provenance(
         assert {"language", "numbers", "entities"} <= names
         assert all(c["status"] != "fail" for c in story["checks"])
     # One summary line on stdout: calls and tokens.
-    assert "4 LLM call(s)" in result.out and "tokens in" in result.out
+    assert "5 LLM call(s)" in result.out and "tokens in" in result.out
     assert "published 4, withheld 0" in result.out
 
     secret = KEY.encode()
@@ -202,11 +205,8 @@ def test_unauthorized_is_exit_4_at_once_with_a_key_hint(
     [line] = result.error_lines()
     assert "401" in line and "OPENAI_API_KEY" in line
     assert KEY not in result.err
-    # No retries. (A worker can race the cancel flag and start the next task's call before
-    # the main thread sees the failure: at most one extra call per worker.)
-    assert endpoint_env.chat_calls <= 2
-    first_task = [r for r in endpoint_env.requests if r["messages"][-1]["content"].endswith("(en)")]
-    assert len(first_task) == 1  # a 401 is never retried
+    # The capability probe, before any task, meets the 401 once: never retried, no task asked.
+    assert (endpoint_env.probe_calls, endpoint_env.chat_calls) == (1, 0)
     assert not (tmp_path / "out").exists()
 
 
@@ -259,7 +259,8 @@ def test_subprocess_happy_path_exit_0(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert calls == 2
     assert "Traceback" not in proc.stderr and KEY not in proc.stdout + proc.stderr
-    assert proc.stdout.count("\n") == 1 and "2 LLM call(s)" in proc.stdout
+    # Two answers and the capability probe.
+    assert proc.stdout.count("\n") == 1 and "3 LLM call(s)" in proc.stdout
     assert (tmp_path / "out" / "digest.de.md").is_file()
 
 

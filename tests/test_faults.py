@@ -146,7 +146,8 @@ def test_endpoint_that_keeps_failing_is_exit_4(
     result = run_seed(capsys)
 
     assert result.code == 4
-    assert endpoint_env.chat_calls == 2
+    # The capability probe, before the fan-out, meets the outage first: two attempts, stop.
+    assert (endpoint_env.probe_calls, endpoint_env.chat_calls) == (2, 0)
     errors = [ln for ln in result.err.splitlines() if ln.startswith("digest: error:")]
     assert len(errors) == 1 and "503" in errors[0]
 
@@ -343,3 +344,33 @@ def test_hostile_markup_in_a_faithful_answer_is_published_as_inert_text(
     assert "&lt;script&gt;alert(document.cookie)&lt;/script&gt;" in html  # shown, not run
     assert "alert(document.cookie)" in md
     assert "&lt;script&gt;" in md
+
+
+# ---- transient errors never decide anything -------------------------------------------
+
+
+def test_429_then_500_on_every_task_is_retried_and_the_run_publishes(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The reported run: each task's first attempt 429 (Retry-After), the second 500.
+    endpoint_env.latency, endpoint_env.jitter = 0.05, 0.3  # overlapping, never in step
+    endpoint_env.each_task(Fault.status(429, retry_after=0.2), Fault.status(500))
+    result = invoke(capsys, "run", str(SEED), "--lang", "en,tr", "--out", "out")
+
+    assert result.code == 0, result.err
+    assert [r["status"] for r in manifest(tmp_path)["results"]] == ["published"] * 2
+    assert all(r["attempts"] == 1 for r in manifest(tmp_path)["results"])
+    assert endpoint_env.chat_calls == 2 * 3  # each task: 429, 500, answer
+
+
+def test_a_passing_500_never_chooses_the_json_mode(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    endpoint_env.latency = 0.05  # the tasks overlap
+    endpoint_env.each_task(Fault.status(500))
+    result = invoke(capsys, "run", str(SEED), "--lang", "en,tr,de,fr", "--out", "out")
+
+    assert result.code == 0, result.err
+    formats = {r["response_format"]["type"] for r in endpoint_env.requests}
+    assert formats == {"json_schema"}
+    assert manifest(tmp_path)["structured_mode"] == "json_schema"

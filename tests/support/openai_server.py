@@ -19,6 +19,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import re
 import sys
 import threading
@@ -253,6 +254,14 @@ def requested_kind(body: dict[str, Any]) -> str:
     return "brief" if any(re.search(r"[\"']overview[\"']", t) for t in texts) else "summary"
 
 
+TRANSPORT_FAULTS = frozenset({"status", "hang", "drop", "garbage_http"})
+
+
+def is_probe(body: dict[str, Any]) -> bool:
+    """digest's capability probe (digest.llm.probe), told apart by its words."""
+    return any("capability probe" in message_text(m) for m in body.get("messages") or [])
+
+
 def word_count(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
@@ -402,20 +411,28 @@ class FakeOpenAI:
         batch_polls: int = 2,
     ) -> None:
         self.latency = latency
+        # Extra latency per chat request, uniform in [0, jitter), from a seeded generator:
+        # real endpoints never answer two requests in exactly the same time.
+        self.jitter = 0.0
+        self._random = random.Random(6)
         self.reject_json_schema = reject_json_schema
         self.model = model
         self.batches_supported = batches_supported
         self.batch_mode: BatchMode = batch_mode
         # retrieve() calls before a batch is terminal; the ones before answer in_progress.
         self.batch_polls = batch_polls
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # chat requests of tasks (no probes)
+        self.probes: list[dict[str, Any]] = []  # digest's capability probes
         self.batch_requests: list[dict[str, Any]] = []
         self.spans: list[tuple[float, float]] = []
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, BatchJob] = {}
         self.batches_created = 0
         self._faults: deque[Fault] = deque()
+        self._probe_faults: deque[Fault] = deque()
         self._default: Fault | None = None
+        self._script: tuple[Fault, ...] = ()
+        self._attempts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
@@ -453,14 +470,38 @@ class FakeOpenAI:
         with self._lock:
             self._faults.extend(faults)
 
+    def enqueue_probe(self, *faults: Fault) -> None:
+        """Faults for capability probes only (FIFO); ``enqueue`` faults meet tasks only."""
+        with self._lock:
+            self._probe_faults.extend(faults)
+
     def set_default(self, fault: Fault | None) -> None:
         with self._lock:
             self._default = fault
 
+    def each_task(self, *faults: Fault) -> None:
+        """Every distinct conversation (a task's question, or a re-ask) meets these faults
+        on its first attempts, in order, then normal answers: "the first attempt of each
+        task answers 429, the second 500" whatever the order the tasks arrive in."""
+        with self._lock:
+            self._script = faults
+            self._attempts.clear()
+
     @property
     def chat_calls(self) -> int:
+        """Chat requests of tasks (answers, re-asks, retries), capability probes apart."""
         with self._lock:
             return len(self.requests)
+
+    @property
+    def probe_calls(self) -> int:
+        with self._lock:
+            return len(self.probes)
+
+    @property
+    def all_calls(self) -> int:
+        with self._lock:
+            return len(self.requests) + len(self.probes)
 
     @property
     def max_in_flight(self) -> int:
@@ -512,15 +553,30 @@ class FakeOpenAI:
             return Reply.json(
                 _error_body("body is not a JSON object", "invalid_request_error"), 400
             )
+        probe = is_probe(body)
         with self._lock:
-            self.requests.append(body)
-            fault = self._faults.popleft() if self._faults else self._default
+            (self.probes if probe else self.requests).append(body)
+            fault = self._next_fault(body, probe)
+            delay = self.latency + self._random.uniform(0, self.jitter)
         try:
-            self._pause(self.latency)
+            self._pause(delay)
             return self._answer(body, fault)
         finally:
             with self._lock:
                 self.spans.append((started, time.monotonic()))
+
+    def _next_fault(self, body: dict[str, Any], probe: bool) -> Fault | None:
+        if self._script:
+            key = json.dumps(body.get("messages"), sort_keys=True)
+            attempt = self._attempts.get(key, 0)
+            self._attempts[key] = attempt + 1
+            if attempt < len(self._script):
+                return self._script[attempt]
+        queue = self._probe_faults if probe else self._faults
+        fault = queue.popleft() if queue else self._default
+        if probe and fault is not None and fault.kind not in TRANSPORT_FAULTS:
+            return None  # a probe's content is never read: only whether it was accepted
+        return fault
 
     def _answer(self, body: dict[str, Any], fault: Fault | None) -> Reply:
         if fault is not None and fault.kind == "hang":
@@ -540,6 +596,8 @@ class FakeOpenAI:
             return Reply.json(_error_body(message, "invalid_request_error", 400), 400)
         if body.get("stream"):
             return Reply.json(_error_body("stream is not supported", "invalid_request_error"), 400)
+        if is_probe(body):
+            return Reply.json(self._completion(body, '{"ok": true}', None, "stop"))
         content, refusal, finish = self._content(body, fault)
         return Reply.json(self._completion(body, content, refusal, finish))
 
