@@ -60,10 +60,16 @@ class AnswerField(BaseModel):
     text: str
 
 
+# An answer is validated on the fields we need; keys a model adds of its own (hosted models
+# add "confidence", "notes", "language") are ignored and recorded as the result's
+# extra_keys. The schema sent to the endpoint still asks for no others.
+ANSWER_CONFIG = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
+
+
 class Summary(BaseModel):
     """What the LLM must answer for one article in one language (prompt schema ``summary``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ANSWER_CONFIG
 
     # Length caps also reach llama.cpp's grammar, which keeps tiny models from rambling.
     headline: str = Field(min_length=3, max_length=160)
@@ -94,7 +100,7 @@ class Summary(BaseModel):
 class Brief(BaseModel):
     """The 'in brief' overview of a whole edition (prompt schema ``brief``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ANSWER_CONFIG
 
     overview: str = Field(min_length=10, max_length=900)
 
@@ -141,6 +147,7 @@ class StoryResult(BaseModel):
     usage: Usage = Usage()
     cached: bool = False
     seconds: float = 0.0
+    extra_keys: list[str] = Field(default=[], description="answer keys the schema does not name")
 
 
 class BriefResult(BaseModel):
@@ -151,6 +158,7 @@ class BriefResult(BaseModel):
     reason: str | None = None
     usage: Usage = Usage()
     cached: bool = False
+    extra_keys: list[str] = []
 
 
 class LanguageInfo(BaseModel):

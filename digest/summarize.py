@@ -185,7 +185,7 @@ class Summarizer:
         self.budget.charge(usage.prompt_tokens, usage.completion_tokens)
         usage.cost = self.budget.cost_of(usage.prompt_tokens, usage.completion_tokens)
         try:
-            value = parse_answer(
+            value, extra_keys = parse_answer(
                 completion.content,
                 completion.finish_reason,
                 completion.refusal,
@@ -205,6 +205,7 @@ class Summarizer:
             checks=checks,
             attempts=1,
             usage=usage,
+            extra_keys=extra_keys,
         )
         self._store(task, result)
         return None, usage
@@ -252,6 +253,7 @@ class Summarizer:
             attempts=answer.attempts,
             usage=answer.usage,
             seconds=round(time.monotonic() - started, 3),
+            extra_keys=answer.extra_keys,
         )
         self._store(task, result)
         return result
@@ -302,6 +304,7 @@ class Summarizer:
             checks=answer.checks,
             reason=answer.reason,
             usage=answer.usage,
+            extra_keys=answer.extra_keys,
         )
         self.cache.put(
             key,

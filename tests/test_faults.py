@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.cli import Result, invoke
-from support.openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault
+from support.openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault, canned_answer
 from support.paths import SEED
 
 KEY = "sk-test-SECRET"
@@ -374,3 +374,24 @@ def test_a_passing_500_never_chooses_the_json_mode(
     formats = {r["response_format"]["type"] for r in endpoint_env.requests}
     assert formats == {"json_schema"}
     assert manifest(tmp_path)["structured_mode"] == "json_schema"
+
+
+def test_keys_the_schema_does_not_name_are_ignored_and_recorded(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Hosted models add keys of their own; the fields we need are all there and good.
+    answer = {
+        **json.loads(json.dumps(canned_answer("summary", "en"))),
+        "confidence": 0.92,
+        "notes": "summarised from the first paragraphs",
+        "language": "en",
+    }
+    endpoint_env.enqueue(Fault.raw(json.dumps(answer)))
+    result = run_seed(capsys)
+
+    assert result.code == 0, result.err
+    assert endpoint_env.chat_calls == 1  # not re-asked
+    story = result_for(tmp_path, "en")
+    assert story["status"] == "published" and story["attempts"] == 1
+    assert story["extra_keys"] == ["confidence", "language", "notes"]
+    assert "summarised from the first paragraphs" not in outputs(tmp_path)["digest.en.md"]
