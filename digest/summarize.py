@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -36,16 +37,27 @@ from digest.prompts import PromptSpec
 Progress = Callable[[StoryResult], None]
 
 
+class Reservation(NamedTuple):
+    tokens: int
+    cost: float
+
+
 class Budget:
-    """--max-tokens / --max-cost: stop asking before the run overspends."""
+    """--max-tokens / --max-cost, held under concurrency: every call reserves what it may
+    cost (its estimated prompt + the prompt's max_tokens) before it is sent and settles to
+    what it did cost after. A call whose reservation does not fit waits while others are in
+    flight (they usually cost less than reserved) and is refused once it can never fit, so a
+    run overspends only by what its prompt estimates fell short (they are made high)."""
 
     def __init__(self, max_tokens: int | None, max_cost: float | None, price: Price | None) -> None:
         self.max_tokens = max_tokens
         self.max_cost = max_cost
         self.price = price
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self.tokens = 0
         self.cost = 0.0
+        self.reserved_tokens = 0
+        self.reserved_cost = 0.0
 
     @classmethod
     def for_model(cls, settings: BudgetSettings, model: str) -> Budget:
@@ -59,17 +71,50 @@ class Budget:
             + completion_tokens * self.price.output_per_million
         ) / 1_000_000
 
-    def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
-        with self._lock:
-            self.tokens += prompt_tokens + completion_tokens
-            self.cost += self.cost_of(prompt_tokens, completion_tokens) or 0.0
+    def _over(self, tokens: int, cost: float) -> str | None:
+        if self.max_tokens is not None and tokens > self.max_tokens:
+            return f"token budget reached ({self.tokens} of {self.max_tokens} spent)"
+        if self.max_cost is not None and cost > self.max_cost:
+            return f"cost budget reached ({self.cost:.4f} of {self.max_cost} spent)"
+        return None
 
-    def check(self) -> None:
-        with self._lock:
-            if self.max_tokens is not None and self.tokens >= self.max_tokens:
-                raise BudgetExceeded(f"token budget reached ({self.tokens} of {self.max_tokens})")
-            if self.max_cost is not None and self.cost >= self.max_cost:
-                raise BudgetExceeded(f"cost budget reached ({self.cost:.4f} of {self.max_cost})")
+    def reserve(self, prompt_tokens: int, completion_tokens: int) -> Reservation:
+        """Hold what a call may cost; BudgetExceeded if it can never fit."""
+        wanted = Reservation(
+            prompt_tokens + completion_tokens, self.cost_of(prompt_tokens, completion_tokens) or 0.0
+        )
+        with self._cond:
+            while True:
+                never = self._over(self.tokens + wanted.tokens, self.cost + wanted.cost)
+                if never:
+                    raise BudgetExceeded(never)
+                if not self._over(
+                    self.tokens + self.reserved_tokens + wanted.tokens,
+                    self.cost + self.reserved_cost + wanted.cost,
+                ):
+                    self.reserved_tokens += wanted.tokens
+                    self.reserved_cost += wanted.cost
+                    return wanted
+                self._cond.wait()  # a call in flight settles, usually below its reservation
+
+    def settle(self, reservation: Reservation, usage: Usage | None) -> None:
+        """The call is over: release its reservation, charge what it cost (None: nothing)."""
+        with self._cond:
+            self.reserved_tokens -= reservation.tokens
+            self.reserved_cost -= reservation.cost
+            if usage is not None:
+                self._charge(usage.prompt_tokens, usage.completion_tokens)
+            self._cond.notify_all()
+
+    def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Tokens paid without a reservation (Batch API answers)."""
+        with self._cond:
+            self._charge(prompt_tokens, completion_tokens)
+            self._cond.notify_all()
+
+    def _charge(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.tokens += prompt_tokens + completion_tokens
+        self.cost += self.cost_of(prompt_tokens, completion_tokens) or 0.0
 
 
 @dataclass(frozen=True)
@@ -127,21 +172,21 @@ class Summarizer:
         messages: list[dict[str, str]],
         gate_fn: Callable[[BaseModel], list[Check]],
     ) -> Answer:
-        def before_call() -> None:
+        def complete(conversation: list[dict[str, str]]) -> Completion:
             if self._cancel.is_set():
                 raise Cancelled("cancelled")
-            self.budget.check()
+            reservation = self.budget.reserve(
+                self.llm.prompt_tokens(conversation, spec), spec.max_tokens
+            )
+            usage = None
+            try:
+                completion = self.llm.complete(conversation, spec)
+                usage = completion.usage
+                return completion
+            finally:
+                self.budget.settle(reservation, usage)
 
-        answer = ask(
-            self.llm,
-            spec,
-            messages,
-            gate_fn,
-            reasks=self.reasks,
-            before_call=before_call,
-            feedback_text=feedback,
-        )
-        self.budget.charge(answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        answer = ask(complete, spec, messages, gate_fn, reasks=self.reasks, feedback_text=feedback)
         answer.usage.cost = self.budget.cost_of(
             answer.usage.prompt_tokens, answer.usage.completion_tokens
         )

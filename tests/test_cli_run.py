@@ -320,19 +320,45 @@ def test_concurrency_one_never_overlaps(
 # ---- 11. budget --------------------------------------------------------------------------
 
 
-def test_token_budget_stops_asking_after_the_first_call(
+def test_token_budget_smaller_than_one_call_asks_nothing(
     endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    # A call reserves its estimated prompt + max_tokens before it is sent: none fits in 1.
     result = invoke(
         capsys, "run", str(SEED), "--lang", "en,tr,de", "-j", "1", "--max-tokens", "1", "-o", "o"
     )
 
     assert result.code == 3
-    assert endpoint_env.chat_calls == 1
+    assert endpoint_env.chat_calls == 0
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
     statuses = [(r["lang"], r["status"]) for r in manifest["results"]]
-    assert statuses == [("en", "published"), ("tr", "withheld"), ("de", "withheld")]
-    for story in manifest["results"][1:]:
+    assert statuses == [("en", "withheld"), ("tr", "withheld"), ("de", "withheld")]
+    for story in manifest["results"]:
         assert "token budget" in story["reason"]
-    assert result.err.count("token budget") == 2
-    assert "withheld 2" in result.out
+    assert result.err.count("token budget") == 3
+    assert "withheld 3" in result.out
+
+
+def test_token_budget_holds_under_concurrency(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Eight calls start together; each costs ~700 tokens, the budget allows a few.
+    budget = 3000
+    langs = "en,tr,ar,de,fr,es,it,nl"
+    with FakeOpenAI(latency=0.3) as server:
+        point_at(server, monkeypatch)
+        result = invoke(
+            capsys, "run", str(SEED), "--lang", langs, "-j", "8", "--max-tokens", str(budget),
+            "-o", "o",
+        )  # fmt: skip
+    assert result.code == 3, result.err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    spent = sum(
+        r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in manifest["results"]
+    )
+    assert spent <= budget
+    published = [r for r in manifest["results"] if r["status"] == "published"]
+    withheld = [r for r in manifest["results"] if r["status"] == "withheld"]
+    assert published and withheld
+    assert all("token budget" in r["reason"] for r in withheld)
+    assert server.chat_calls == len(published)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from digest.llm.client import LLMClient
+from digest.llm.wire import Completion
 from digest.models import Check, Usage
 from digest.prompts import PromptSpec
 
@@ -97,16 +97,16 @@ def parse_answer(
 
 
 def ask(
-    llm: LLMClient,
+    complete: Callable[[list[dict[str, str]]], Completion],
     spec: PromptSpec,
     messages: list[dict[str, str]],
     gate: GateFn,
     *,
     reasks: int,
-    before_call: Callable[[], None] | None = None,
     feedback_text: Callable[[list[Check]], str],
 ) -> Answer:
-    """Ask, validate, gate; re-ask at most ``reasks`` times. Never raises AnswerFault."""
+    """Ask (``complete``: one paid call for a conversation), validate, gate; re-ask at most
+    ``reasks`` times. Never raises AnswerFault."""
     conversation = list(messages)
     usage = Usage()
     attempts = 0
@@ -115,10 +115,8 @@ def ask(
 
     def attempt() -> tuple[BaseModel, list[Check]]:
         nonlocal usage, attempts, last, extra_keys
-        if before_call is not None:
-            before_call()
         attempts += 1
-        completion = llm.complete(conversation, spec)
+        completion = complete(conversation)
         usage = usage + completion.usage
         try:
             value, extra_keys = parse_answer(

@@ -152,11 +152,10 @@ class LLMClient:
                 self._on_step_down(self._mode)
             return True
 
-    def request_tokens(self, messages: list[dict[str, str]], spec: PromptSpec) -> int:
-        """What a request of these messages may cost at most, by estimate: its prompt (with
-        the mode's instructions) plus every token it may generate."""
-        body = self.request_body(messages, spec)
-        return estimate_tokens(body["messages"]) + spec.max_tokens
+    def prompt_tokens(self, messages: list[dict[str, str]], spec: PromptSpec) -> int:
+        """A high estimate of the prompt tokens of these messages as sent (with the mode's
+        instructions); a call may cost this plus the prompt's ``max_tokens``."""
+        return estimate_tokens(self.request_body(messages, spec)["messages"])
 
     # --- transport -------------------------------------------------------------------------
     def send(self, body: dict[str, Any]) -> Completion:
