@@ -9,8 +9,10 @@ Two mechanisms, both consulted before every HTTP attempt (``Pacer.acquire``):
 - **Rate-limit headers.** OpenAI and Azure send ``x-ratelimit-{limit,remaining,reset}-
   {requests,tokens}`` with every answer (a reset is a duration: ``1s``, ``6m0s``, ``20ms``).
   For each of requests and tokens the pacer keeps the last reading, corrected for what was
-  sent after the request it came with and for what refills since (``(limit - remaining) /
-  reset`` per second), and holds a request back until its cost fits. A 429's
+  sent after the request it came with and for what refills since (the per-minute limit / 60
+  per second; without a limit header, nothing until the announced reset), never above the
+  most it has seen remaining (servers enforce a minute's limit over shorter spans too), and
+  holds a request back until its cost fits. A 429's
   ``retry-after-ms`` / ``retry-after`` pauses every worker (``pause``).
 
 Costs in tokens are estimates (``estimate_tokens`` of the messages + the prompt's
@@ -104,6 +106,7 @@ class _Budget:
         self.seen_at = -math.inf  # start of the request the reading came with
         self.sent_mark = 0.0  # running total sent up to and including that request
         self.rate: float | None = None  # units per second
+        self.most = 0.0  # the most ever seen remaining: the burst is at least this
 
     def observe(self, headers: Mapping[str, str], ticket: Ticket, sent_mark: float) -> None:
         remaining = _number(headers, f"x-ratelimit-remaining-{self.kind}")
@@ -115,8 +118,9 @@ class _Budget:
         self.remaining = remaining
         self.seen_at, self.sent_mark = ticket.started, sent_mark
         self.reset_at = ticket.started + (reset or 0.0)
-        if self.limit is not None and reset and remaining < self.limit:
-            self.rate = (self.limit - remaining) / reset
+        self.most = max(self.most, remaining)
+        if self.limit is not None:
+            self.rate = self.limit / 60  # a per-minute limit, refilled continuously
 
     def wait(self, sent_total: float, cost: float, now: float) -> float:
         """Seconds until ``cost`` more fits (0: now)."""
@@ -125,9 +129,10 @@ class _Budget:
         level = self.remaining - (sent_total - self.sent_mark)
         if self.rate is not None:
             level += self.rate * (now - self.seen_at)
-        if self.limit is not None:
-            level = min(level, self.limit)
-            cost = min(cost, self.limit)  # a request bigger than the limit: wait for a full one
+        # Never more than the most seen free (+1: the request that reading came with).
+        ceiling = self.most + (1 if self.kind == "requests" else 0)
+        level = min(level, ceiling)
+        cost = min(cost, max(ceiling, 1.0))  # bigger than the burst: wait for a full one
         if level >= cost:
             return 0.0
         if self.rate:
@@ -139,8 +144,19 @@ class _Budget:
 class Pacer:
     """Shared by all workers of a run; thread-safe."""
 
-    def __init__(self, ceiling: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ceiling: int,
+        *,
+        read_headers: bool = True,
+        adaptive: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``read_headers`` / ``adaptive`` off: a fixed limit that only pauses on 429s (how
+        digest paced before; bench/pacing.py compares)."""
         self.ceiling = max(1, ceiling)
+        self.read_headers = read_headers
+        self.adaptive = adaptive
         self.limit = float(self.ceiling)
         self._clock = clock
         self._cond = threading.Condition()
@@ -181,16 +197,16 @@ class Pacer:
         or stay (any other failure: not a sign of congestion)."""
         with self._cond:
             self._in_flight -= 1
-            if headers:
+            if headers and self.read_headers:
                 self._budgets[0].observe(headers, ticket, ticket.requests_sent)
                 self._budgets[1].observe(headers, ticket, ticket.tokens_sent)
             if outcome == "429":
                 self.rate_limited += 1
-                if ticket.epoch == self._epoch:
+                if self.adaptive and ticket.epoch == self._epoch:
                     self.limit = max(1.0, self.limit / 2)
                     self.lowest_limit = min(self.lowest_limit, self.limit)
                     self._epoch += 1
-            elif outcome == "ok":
+            elif outcome == "ok" and self.adaptive:
                 self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
             self._cond.notify_all()
 

@@ -270,6 +270,71 @@ def _error_body(message: str, type_: str, code: str | int | None = None) -> dict
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
 
 
+def go_duration(seconds: float) -> str:
+    """A duration as OpenAI's rate-limit headers write it: ``20ms``, ``1.5s``, ``6m0s``."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60)
+    rest_text = f"{round(rest, 3):g}s"
+    return f"{int(minutes)}m{rest_text}" if minutes else rest_text
+
+
+class RateLimit:
+    """Requests- and tokens-per-minute limits as OpenAI applies them: a bucket per kind that
+    holds ``burst`` (default: the per-minute limit) and refills continuously at limit/60 per
+    second. A request is admitted if one request and its tokens (prompt characters / 4 +
+    max_tokens, as OpenAI counts before generating) fit; else 429 with retry-after(-ms).
+    Every answer carries x-ratelimit-{limit,remaining,reset}-{requests,tokens}."""
+
+    def __init__(
+        self,
+        rpm: float,
+        tpm: float,
+        *,
+        burst_requests: float | None = None,
+        burst_tokens: float | None = None,
+    ) -> None:
+        self.limits = {"requests": rpm, "tokens": tpm}
+        self.capacity = {"requests": burst_requests or rpm, "tokens": burst_tokens or tpm}
+        self.level = dict(self.capacity)
+        self.at = time.monotonic()
+        self.admitted = {"requests": 0.0, "tokens": 0.0}
+        self.refused = 0
+
+    @staticmethod
+    def cost(body: dict[str, Any]) -> float:
+        chars = sum(len(message_text(m)) for m in body.get("messages") or [])
+        return chars / 4 + float(body.get("max_tokens") or 0)
+
+    def admit(self, body: dict[str, Any]) -> tuple[bool, dict[str, str]]:
+        """(admitted, headers); called under the server's lock."""
+        now = time.monotonic()
+        for kind, limit in self.limits.items():
+            self.level[kind] = min(
+                self.capacity[kind], self.level[kind] + (now - self.at) * limit / 60
+            )
+        self.at = now
+        need = {"requests": 1.0, "tokens": self.cost(body)}
+        short = {k: need[k] - self.level[k] for k in need if self.level[k] < need[k]}
+        if not short:
+            for kind in need:
+                self.level[kind] -= need[kind]
+                self.admitted[kind] += need[kind]
+        headers: dict[str, str] = {}
+        for kind, limit in self.limits.items():
+            rate = limit / 60
+            headers[f"x-ratelimit-limit-{kind}"] = f"{limit:g}"
+            headers[f"x-ratelimit-remaining-{kind}"] = str(int(max(0, self.level[kind])))
+            full_in = (self.capacity[kind] - self.level[kind]) / rate
+            headers[f"x-ratelimit-reset-{kind}"] = go_duration(full_in)
+        if short:
+            self.refused += 1
+            wait = max(gap / (self.limits[k] / 60) for k, gap in short.items())
+            headers["retry-after-ms"] = str(max(1, round(wait * 1000)))
+            headers["retry-after"] = str(max(1, int(wait + 0.999)))
+        return not short, headers
+
+
 @dataclass
 class Reply:
     status: int = 200
@@ -411,6 +476,7 @@ class FakeOpenAI:
         batch_polls: int = 2,
     ) -> None:
         self.latency = latency
+        self.rate_limit: RateLimit | None = None  # set one to send rate-limit headers
         # Extra latency per chat request, uniform in [0, jitter), from a seeded generator:
         # real endpoints never answer two requests in exactly the same time.
         self.jitter = 0.0
@@ -556,11 +622,18 @@ class FakeOpenAI:
         probe = is_probe(body)
         with self._lock:
             (self.probes if probe else self.requests).append(body)
-            fault = self._next_fault(body, probe)
+            admitted, limit_headers = self.rate_limit.admit(body) if self.rate_limit else (True, {})
+            fault = self._next_fault(body, probe) if admitted else None
             delay = self.latency + self._random.uniform(0, self.jitter)
         try:
+            if not admitted:
+                message = "Rate limit reached for requests or tokens per minute (fake)"
+                data = _error_body(message, "requests", "rate_limit_exceeded")
+                return Reply.json(data, 429, limit_headers)
             self._pause(delay)
-            return self._answer(body, fault)
+            reply = self._answer(body, fault)
+            reply.headers = {**limit_headers, **reply.headers}
+            return reply
         finally:
             with self._lock:
                 self.spans.append((started, time.monotonic()))
