@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["startup", "render", "cache", "throughput", "local_model", "strategy"]
+ORDER = [
+    "startup", "render", "cache", "throughput", "pacing", "soak", "local_model", "strategy"
+]  # fmt: skip
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -499,6 +500,10 @@ class FakeOpenAI:
         self._default: Fault | None = None
         self._script: tuple[Fault, ...] = ()
         self._attempts: dict[str, int] = {}
+        # Consulted on the first attempt of each distinct conversation (bench/soak.py): a
+        # fault for it, or None. What it served is recorded in ``planned``.
+        self.plan: Callable[[dict[str, Any]], Fault | None] | None = None
+        self.planned: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
@@ -639,12 +644,16 @@ class FakeOpenAI:
                 self.spans.append((started, time.monotonic()))
 
     def _next_fault(self, body: dict[str, Any], probe: bool) -> Fault | None:
-        if self._script:
+        if self._script or self.plan is not None:
             key = json.dumps(body.get("messages"), sort_keys=True)
             attempt = self._attempts.get(key, 0)
             self._attempts[key] = attempt + 1
             if attempt < len(self._script):
                 return self._script[attempt]
+            planned = self.plan(body) if self.plan is not None and attempt == 0 else None
+            if planned is not None:
+                self.planned.append(planned.kind if planned.kind != "status" else str(planned.code))
+                return planned
         queue = self._probe_faults if probe else self._faults
         fault = queue.popleft() if queue else self._default
         if probe and fault is not None and fault.kind not in TRANSPORT_FAULTS:
