@@ -12,6 +12,8 @@ model's mode is fixed and never probed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from digest.cache import Cache
@@ -41,17 +43,8 @@ def probe_mode(llm: LLMClient) -> Capability:
     usage = Usage()
     refused: list[str] = []
     for mode in FALLBACK_ORDER:
-        body = {
-            "model": llm.model,
-            "messages": [{"role": "user", "content": PROBE_PROMPT}],
-            "max_tokens": 16,
-            "temperature": 0,
-        }
-        response_format = _format(mode, "probe", PROBE_SCHEMA)
-        if response_format is not None:
-            body["response_format"] = response_format
         try:
-            completion = llm.send(body)
+            completion = llm.send(_probe_body(llm, mode))
         except EndpointStatusError as exc:
             if mode is StructuredMode.PLAIN or not format_rejected(exc, probing=True):
                 raise
@@ -63,11 +56,26 @@ def probe_mode(llm: LLMClient) -> Capability:
     raise EndpointError(f"the LLM endpoint {llm.endpoint} refused every request format")
 
 
+def _probe_body(llm: LLMClient, mode: StructuredMode) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": llm.model,
+        "messages": [{"role": "user", "content": PROBE_PROMPT}],
+        "max_tokens": 16,
+        "temperature": 0,
+    }
+    response_format = _format(mode, "probe", PROBE_SCHEMA)
+    if response_format is not None:
+        body["response_format"] = response_format
+    return body
+
+
 def settle_mode(llm: LLMClient, cache: Cache, *, fresh: bool = False) -> Capability:
     """The run's JSON mode, set on ``llm``: fixed, remembered, or probed now (and then
     remembered). ``fresh`` probes even when a mode is remembered (``digest models``)."""
     if llm.mode_fixed:
-        return Capability(mode=llm.mode, source="fixed")
+        # Nothing to find out; `digest models` (fresh) still checks that it answers.
+        usage = llm.send(_probe_body(llm, llm.mode)).usage if fresh else Usage()
+        return Capability(mode=llm.mode, source="fixed", usage=usage)
 
     def remember(mode: StructuredMode) -> None:
         cache.remember_capability(llm.endpoint, llm.model, str(mode))
