@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from digest.budget import Budget
 from digest.cache import Cache
 from digest.checks import Gate
 from digest.config import CacheSettings, Settings
@@ -33,7 +34,7 @@ from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec
-from digest.summarize import Budget, Progress, Summarizer
+from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]
 
