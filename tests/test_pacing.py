@@ -113,7 +113,7 @@ def test_rate_limit_headers_pace_the_run_without_a_storm_of_429s(
         refused = server.rate_limit.refused
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))
     assert [r["status"] for r in manifest["results"]] == ["published"] * 8
-    assert refused <= 1
+    assert refused <= 2  # (1 in practice; the fixed pacer of before: 10)
     assert wall >= 0.6  # 9 requests (8 + the probe) at 10 a second after a burst of 2
 
 
