@@ -99,8 +99,8 @@ class Server:
     The server runs verbose, so its log holds llama.cpp's timings of every request."""
 
     def __init__(self, path: Path, chat_format: str | None, tuned_log: Path | None = None) -> None:
-        from digest.llm.client import make_openai_client
         from digest.llm.local import LocalServer
+        from digest.llm.wire import make_openai_client
 
         if tuned_log is None:
             self.server = LocalServer(path, chat_format=chat_format, threads=THREADS, ctx=CTX)

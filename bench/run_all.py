@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["startup", "render", "cache", "throughput", "local_model", "strategy", "faithfulness"]
+ORDER = [
+    "startup", "render", "cache", "throughput", "pacing", "soak", "local_model", "strategy",
+    "faithfulness",
+]  # fmt: skip
 
 
 def main() -> None:

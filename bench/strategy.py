@@ -196,7 +196,7 @@ def send_to_fake(batches: list[list[dict[str, str]]]) -> tuple[int, int]:
     """Every prompt through the openai client to the fake: (requests answered, prompt words)."""
     from support.openai_server import FakeOpenAI
 
-    from digest.llm.client import make_openai_client
+    from digest.llm.wire import make_openai_client
 
     with FakeOpenAI() as fake:
         client = make_openai_client(fake.base_url, fake_env(fake.base_url)["OPENAI_API_KEY"], 30)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
-from digest.models import Brief, Claim, Summary
+from digest.models import ANSWER_CONFIG, Brief, Claim, Summary
 
 Headline = Annotated[str, Field(min_length=3, max_length=160)]
 Sentence = Annotated[str, Field(min_length=2, max_length=400)]
@@ -30,6 +30,8 @@ def _not_blank(texts: list[str]) -> list[str]:
 class SummaryAnswer(BaseModel):
     """``summary``: headline, a 2-3 sentence summary and 3-5 key points, text only."""
 
+    model_config = ANSWER_CONFIG
+
     headline: Headline
     summary: str = Field(min_length=10, max_length=900)
     key_points: list[Point] = Field(min_length=3, max_length=5)
@@ -45,6 +47,8 @@ class SummaryAnswer(BaseModel):
 
 
 class EvidencedClaim(BaseModel):
+    model_config = ANSWER_CONFIG
+
     text: Sentence
     evidence: list[int] = Field(min_length=1, max_length=MAX_EVIDENCE)
 
@@ -52,6 +56,8 @@ class EvidencedClaim(BaseModel):
 class EvidencedSummaryAnswer(BaseModel):
     """``summary_evidence``: every summary sentence and key point with the ids of the
     numbered source sentences that support it."""
+
+    model_config = ANSWER_CONFIG
 
     headline: Headline
     summary: list[EvidencedClaim] = Field(min_length=1, max_length=3)
@@ -87,6 +93,8 @@ class TranslationAnswer(BaseModel):
     """``translation``: a verified summary in another language, field for field, and how
     each name of the original was rendered ({"Turkey": "Türkei"})."""
 
+    model_config = ANSWER_CONFIG
+
     headline: Headline
     summary: list[Sentence] = Field(min_length=1, max_length=3)
     key_points: list[Point] = Field(min_length=1, max_length=5)
@@ -113,12 +121,16 @@ Verdict = Literal["supported", "contradicted", "not_found"]
 
 
 class ClaimVerdict(BaseModel):
+    model_config = ANSWER_CONFIG
+
     claim: int = Field(ge=1, description="the claim's number in the list given")
     verdict: Verdict
 
 
 class VerdictsAnswer(BaseModel):
     """``verdicts``: the verifier pass, one verdict per claim."""
+
+    model_config = ANSWER_CONFIG
 
     verdicts: list[ClaimVerdict] = Field(min_length=1, max_length=12)
 

@@ -35,6 +35,16 @@ MIGRATIONS: list[str] = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS answers_article ON answers(article)",
+    # What each endpoint + model takes (digest.llm.probe), so a re-run does not probe again.
+    """
+    CREATE TABLE IF NOT EXISTS capabilities (
+        endpoint TEXT NOT NULL,
+        model TEXT NOT NULL,
+        structured_mode TEXT NOT NULL,
+        probed REAL NOT NULL,
+        PRIMARY KEY (endpoint, model)
+    )
+    """,
 ]
 
 
@@ -146,6 +156,33 @@ class Cache:
                 )
         except sqlite3.DatabaseError as exc:
             self._warn(f"cache write failed ({exc}); the answer is used but not kept")
+
+    def capability(self, endpoint: str, model: str) -> str | None:
+        """The structured-output mode remembered for this endpoint and model, if any."""
+        if self._db is None:
+            return None
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT structured_mode FROM capabilities WHERE endpoint=? AND model=?",
+                    (endpoint, model),
+                ).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return str(row[0]) if row else None
+
+    def remember_capability(self, endpoint: str, model: str, structured_mode: str) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO capabilities(endpoint, model, structured_mode, probed)"
+                    " VALUES (?, ?, ?, ?)",
+                    (endpoint, model, structured_mode, time.time()),
+                )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"cache write failed ({exc}); the endpoint will be probed again next run")
 
     def stats(self) -> CacheStats:
         entries, by_prompt, by_model = 0, {}, {}

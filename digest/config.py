@@ -76,6 +76,8 @@ class EndpointSettings(_Section):
     timeout: float = Field(default=120.0, gt=0)
     retries: int = Field(default=5, ge=1, description="transport attempts per call")
     retry_max_seconds: float = Field(default=120.0, gt=0)
+    retry_base_delay: float = Field(default=0.5, ge=0, description="first backoff, doubling")
+    retry_max_delay: float = Field(default=30.0, ge=0, description="longest single wait")
 
     @property
     def uses_local_model(self) -> bool:
@@ -251,6 +253,8 @@ FLAT_KEYS: dict[str, tuple[str, str]] = {
             "timeout",
             "retries",
             "retry_max_seconds",
+            "retry_base_delay",
+            "retry_max_delay",
         )
     },
     **{key: ("budget", key) for key in ("max_tokens", "max_cost", "prices")},

@@ -2,9 +2,10 @@
 
 ``run`` and ``daily`` differ only in how they gather articles; both end here:
 
-    summarise_edition   endpoint + cache -> (Batch API first, if asked) -> every article x
-                        language, asked, checked, cached -> "in brief" per language
-                        -> one ``Digest``
+    summarise_edition   endpoint + cache -> the JSON mode settled (remembered or probed)
+                        -> (Batch API first, if asked) -> every article x language by the
+                        strategy (pivot or direct), asked, checked, cached, with its floors
+                        -> "in brief" per language -> one ``Digest``
     write_edition       desk.json (article texts and the model's answers, for the editor),
                         the editor's decisions (review.json) applied, corrections to earlier
                         editions carried (daily), Markdown, email HTML and text per language,
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from digest.budget import Budget
 from digest.cache import Cache
 from digest.checks import Gate
 from digest.config import CacheSettings, Settings
@@ -33,6 +35,7 @@ from digest.fsutil import write_json_atomic
 from digest.llm.batch import STATE_FILE, BatchOutcome, BatchRunner
 from digest.llm.client import LLMClient
 from digest.llm.endpoint import open_endpoint
+from digest.llm.probe import settle_mode
 from digest.manifest import Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult
 from digest.output.feeds import write_edition_feeds
@@ -40,7 +43,7 @@ from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
 from digest.review import apply, load_record
 from digest.strategy import Strategy, own_language, summarise
-from digest.summarize import Budget, Progress, Summarizer
+from digest.summarize import Progress, Summarizer
 
 Notice = Callable[[str], None]
 
@@ -117,6 +120,10 @@ def summarise_edition(
             budget=Budget.for_model(settings.budget, llm.model),
             retry_withheld=settings.cache.retry_withheld,
         )
+        # Once, before anything fans out: a passing error of one task never decides it.
+        capability = settle_mode(llm, cache)
+        for refusal in capability.refused:
+            notice(f"the endpoint refused {refusal}; using {capability.mode} (remembered)")
         batch = _batch_first(plan, settings, llm, summarizer, notice, sleep)
         if on_start is not None:
             on_start(len(plan.articles) * len(plan.languages))
@@ -133,6 +140,7 @@ def summarise_edition(
         pivots = _paid_by_batch(pivots, batch, plan.prompt)
         digest = _digest(plan, settings, results, model=llm.model, mode=str(llm.mode))
         digest.pivots = pivots
+        digest.structured_mode_source = llm.mode_source
         digest.endpoint = llm.endpoint
         if plan.brief is not None:
             digest.briefs = summarizer.brief_all(
@@ -144,7 +152,7 @@ def summarise_edition(
             )
     paid = [r.usage for r in [*digest.results, *digest.pivots] if not r.cached]
     paid += [b.usage for b in digest.briefs if not b.cached]
-    digest.usage = sum(paid, batch.unused_usage)
+    digest.usage = sum(paid, batch.unused_usage + capability.usage)
     digest.batch_id = batch.batch_id
     digest.cache_hits = sum(r.cached for r in digest.results) + sum(b.cached for b in digest.briefs)
     digest.timings["summarize"] = round(time.monotonic() - started, 3)

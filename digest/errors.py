@@ -14,10 +14,18 @@ only under ``DIGEST_DEBUG=1`` or pytest.
     │   └── FeedError
     ├── BudgetExceeded          exit 3  --max-tokens / --max-cost reached: the rest is withheld
     ├── EndpointError           exit 4  endpoint down, refusing us, or the local model fails
+    │   ├── EndpointUnreachable         no connection, or no answer within the timeout
+    │   ├── EndpointStatusError         an HTTP error status (.status, .headers, .detail)
+    │   └── EndpointGarbage             a 200 that is not an OpenAI-compatible response
     └── DeliveryError           exit 5  SMTP server unreachable or refused the login
 
     Cancelled                   not an error: the run is stopping (Ctrl-C or another
                                 worker's fatal error); workers stop quietly
+
+The three kinds of ``EndpointError`` are what ``digest.llm.wire`` makes of the openai
+package's exceptions (translated there, once). ``transient`` says whether trying the same
+request again may help (no connection, 408/409/429/5xx); the client retries those and only
+the last one, if it fails too, ends the run.
 
 Exit code 3 is not a failure: the run finished but withheld some items (or some
 recipients / sources failed). See ``ExitCode``. Translation helpers (``file_error``,
@@ -88,6 +96,34 @@ class BudgetExceeded(DigestError):
 
 class EndpointError(DigestError):
     exit_code = ExitCode.ENDPOINT
+    transient = False
+
+
+class EndpointUnreachable(EndpointError):
+    """Refused or reset connection, or no answer within the timeout."""
+
+    transient = True
+
+
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+
+class EndpointStatusError(EndpointError):
+    """The endpoint answered an HTTP error. ``detail`` is its own one-line message
+    (redacted), ``headers`` its response headers (Retry-After, rate limits)."""
+
+    def __init__(
+        self, message: str, *, status: int, headers: dict[str, str], detail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+        self.detail = detail
+        self.transient = status in TRANSIENT_STATUSES or status >= 500
+
+
+class EndpointGarbage(EndpointError):
+    """A 200 whose body is not an OpenAI-compatible response (an HTML page, bad JSON)."""
 
 
 class DeliveryError(DigestError):

@@ -69,6 +69,7 @@ class Manifest(BaseModel):
     model: str
     endpoint: str
     structured_mode: str = ""
+    structured_mode_source: str = ""
     usage: Usage = Usage()
     cache_hits: int = 0
     timings: dict[str, float] = {}
@@ -123,6 +124,7 @@ class Manifest(BaseModel):
             model=digest.model,
             endpoint=digest.endpoint,
             structured_mode=digest.structured_mode,
+            structured_mode_source=digest.structured_mode_source,
             usage=digest.usage,
             cache_hits=digest.cache_hits,
             timings=digest.timings,

@@ -78,6 +78,12 @@ class Claim(BaseModel):
 Origin = Literal["model", "translation", "extract", "source-language"]
 
 
+# An answer is validated on the fields we need; keys a model adds of its own (hosted models
+# add "confidence", "notes", "language") are ignored and recorded as the result's
+# extra_keys. The schema sent to the endpoint still asks for no others.
+ANSWER_CONFIG = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
+
+
 class Summary(BaseModel):
     """A story's summary in one language, claim by claim: the one shape the pipeline,
     templates and manifest use, whatever prompt produced it (see digest.answers)."""
@@ -126,7 +132,7 @@ class Summary(BaseModel):
 class Brief(BaseModel):
     """The 'in brief' overview of a whole edition (prompt schema ``brief``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ANSWER_CONFIG
 
     overview: str = Field(min_length=10, max_length=900)
 
@@ -201,6 +207,7 @@ class StoryResult(BaseModel):
     names: dict[str, str] = {}  # a translation's declared renderings of the pivot's names
     note: str | None = None  # for the operator: why an extract or another language is shown
     editor: EditorMark | None = None  # set when an editor decided or corrected (digest.review)
+    extra_keys: list[str] = Field(default=[], description="answer keys the schema does not name")
 
 
 class BriefResult(BaseModel):
@@ -211,6 +218,7 @@ class BriefResult(BaseModel):
     reason: str | None = None
     usage: Usage = Usage()
     cached: bool = False
+    extra_keys: list[str] = []
 
 
 class LanguageInfo(BaseModel):
@@ -246,6 +254,7 @@ class Digest(BaseModel):
     model: str
     endpoint: str = Field(description="Endpoint host (never a key), or 'local:<model file>'")
     structured_mode: str = ""
+    structured_mode_source: str = Field(default="", description="probed, remembered or fixed")
     usage: Usage = Usage()
     cache_hits: int = 0
     timings: dict[str, float] = {}

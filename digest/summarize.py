@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from digest.answers import EvidencedSummaryAnswer, SummaryAnswer
+from digest.budget import Budget
 from digest.cache import Cache, cache_key
 from digest.checks import Gate, feedback, passed
-from digest.config import BudgetSettings, Price
 from digest.errors import BudgetExceeded, Cancelled, DigestError
 from digest.evidence import SourceBook, evaluate, has_evidence, salvage
 from digest.fanout import run_all
 from digest.llm.ask import Answer, AnswerFault, ask, parse_answer
-from digest.llm.client import Completion, LLMClient
+from digest.llm.client import LLMClient
+from digest.llm.wire import Completion
 from digest.models import (
     Article,
     Brief,
@@ -40,42 +41,6 @@ from digest.prompts import PromptSpec
 
 Progress = Callable[[StoryResult], None]
 GateFn = Callable[[BaseModel], list[Check]]
-
-
-class Budget:
-    """--max-tokens / --max-cost: stop asking before the run overspends."""
-
-    def __init__(self, max_tokens: int | None, max_cost: float | None, price: Price | None) -> None:
-        self.max_tokens = max_tokens
-        self.max_cost = max_cost
-        self.price = price
-        self._lock = threading.Lock()
-        self.tokens = 0
-        self.cost = 0.0
-
-    @classmethod
-    def for_model(cls, settings: BudgetSettings, model: str) -> Budget:
-        return cls(settings.max_tokens, settings.max_cost, settings.prices.get(model))
-
-    def cost_of(self, prompt_tokens: int, completion_tokens: int) -> float | None:
-        if self.price is None:
-            return None
-        return (
-            prompt_tokens * self.price.input_per_million
-            + completion_tokens * self.price.output_per_million
-        ) / 1_000_000
-
-    def charge(self, prompt_tokens: int, completion_tokens: int) -> None:
-        with self._lock:
-            self.tokens += prompt_tokens + completion_tokens
-            self.cost += self.cost_of(prompt_tokens, completion_tokens) or 0.0
-
-    def check(self) -> None:
-        with self._lock:
-            if self.max_tokens is not None and self.tokens >= self.max_tokens:
-                raise BudgetExceeded(f"token budget reached ({self.tokens} of {self.max_tokens})")
-            if self.max_cost is not None and self.cost >= self.max_cost:
-                raise BudgetExceeded(f"cost budget reached ({self.cost:.4f} of {self.max_cost})")
 
 
 @dataclass(frozen=True)
@@ -142,24 +107,26 @@ class Summarizer:
         )
 
     def ask(self, spec: PromptSpec, messages: list[dict[str, str]], gate_fn: GateFn) -> Answer:
-        """One structured answer with re-asks; charges the budget. Raises BudgetExceeded
-        before a call the budget cannot pay, Cancelled when the run is stopping."""
+        """One structured answer with re-asks. Each call reserves its estimated tokens from
+        the budget first and settles what it really used after (so --max-tokens holds under
+        concurrency); raises BudgetExceeded before a call the budget cannot pay, Cancelled
+        when the run is stopping."""
 
-        def before_call() -> None:
+        def complete(conversation: list[dict[str, str]]) -> Completion:
             if self._cancel.is_set():
                 raise Cancelled("cancelled")
-            self.budget.check()
+            reservation = self.budget.reserve(
+                self.llm.prompt_tokens(conversation, spec), spec.max_tokens
+            )
+            usage = None
+            try:
+                completion = self.llm.complete(conversation, spec)
+                usage = completion.usage
+                return completion
+            finally:
+                self.budget.settle(reservation, usage)
 
-        answer = ask(
-            self.llm,
-            spec,
-            messages,
-            gate_fn,
-            reasks=self.reasks,
-            before_call=before_call,
-            feedback_text=feedback,
-        )
-        self.budget.charge(answer.usage.prompt_tokens, answer.usage.completion_tokens)
+        answer = ask(complete, spec, messages, gate_fn, reasks=self.reasks, feedback_text=feedback)
         answer.usage.cost = self.budget.cost_of(
             answer.usage.prompt_tokens, answer.usage.completion_tokens
         )
@@ -275,7 +242,7 @@ class Summarizer:
         self.budget.charge(usage.prompt_tokens, usage.completion_tokens)
         usage.cost = self.budget.cost_of(usage.prompt_tokens, usage.completion_tokens)
         try:
-            value = parse_answer(
+            value, extra_keys = parse_answer(
                 completion.content,
                 completion.finish_reason,
                 completion.refusal,
@@ -285,7 +252,11 @@ class Summarizer:
             return fault.reason.split(" (")[0], usage
         summary, checks = self.judge(task, as_summary(value))
         base = StoryResult(
-            article_id=task.article.id, lang=task.lang.code, status="withheld", attempts=1
+            article_id=task.article.id,
+            lang=task.lang.code,
+            status="withheld",
+            attempts=1,
+            extra_keys=extra_keys,
         )
         result = self.verdict(task, summary, checks, base.model_copy(update={"usage": usage}))
         if result.status != "published":
@@ -316,6 +287,7 @@ class Summarizer:
                 "attempts": answer.attempts,
                 "usage": answer.usage,
                 "seconds": round(time.monotonic() - started, 3),
+                "extra_keys": answer.extra_keys,
             }
         )
         if answer.value is None:
@@ -365,6 +337,7 @@ class Summarizer:
             checks=answer.checks,
             reason=answer.reason,
             usage=answer.usage,
+            extra_keys=answer.extra_keys,
         )
         self.cache.put(
             key,

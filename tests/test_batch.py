@@ -97,8 +97,9 @@ def test_complete_batch_answers_every_summary_and_fills_the_cache(
     assert len(brief_requests(endpoint_env)) == len(LANGS)  # briefs stay direct
     assert sleeps == [5.0]  # polled: in progress, then done
     assert outcome.stats.batch_id is not None
-    # Batch answers were paid for in this run: counted as calls, not as cache hits.
-    assert outcome.digest.usage.calls == ITEMS + len(LANGS)
+    # Batch answers were paid for in this run: counted as calls, not as cache hits (+1: the
+    # capability probe before the batch).
+    assert outcome.digest.usage.calls == ITEMS + len(LANGS) + 1
     assert outcome.digest.cache_hits == 0
 
     lines = uploaded_lines(endpoint_env)
@@ -147,7 +148,7 @@ def test_failed_lines_are_redone_directly(
         f"2 of {ITEMS} request(s) not usable (2 x server_error); asking for them directly" in n
         for n in notes
     ), notes
-    assert outcome.digest.usage.calls == ITEMS + len(LANGS)
+    assert outcome.digest.usage.calls == ITEMS + len(LANGS) + 1  # + the capability probe
 
 
 def test_expired_batch_keeps_what_finished_and_asks_for_the_rest(

@@ -50,7 +50,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def without_timestamps(manifest: bytes) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(manifest)
-    for key in ("generated_at", "timings", "usage", "cache_hits"):
+    for key in ("generated_at", "timings", "usage", "cache_hits", "structured_mode_source"):
         data.pop(key)
     for result in data["results"]:
         result.pop("cached")
@@ -102,8 +102,12 @@ def test_second_identical_run_makes_no_calls(
     for name in ("digest.en.md", "digest.tr.md", "digest.en.txt", "digest.tr.txt"):
         # Same words; only the token count in the footer differs (nothing was paid).
         assert one[name].split(b"\n")[:-3] == two[name].split(b"\n")[:-3], name
+    first_manifest, manifest = json.loads(one["manifest.json"]), json.loads(two["manifest.json"])
+    # The JSON mode was probed once, by the first run, and remembered for the second.
+    assert endpoint_env.probe_calls == 1
+    assert first_manifest["structured_mode_source"] == "probed"
+    assert manifest["structured_mode_source"] == "remembered"
     assert without_timestamps(one["manifest.json"]) == without_timestamps(two["manifest.json"])
-    manifest = json.loads(two["manifest.json"])
     assert manifest["cache_hits"] == 2 and manifest["usage"]["calls"] == 0
     assert all(r["cached"] for r in manifest["results"])
 

@@ -90,7 +90,10 @@ def test_happy_path_writes_every_language_and_records_provenance(
     assert manifest["model"] == "fake-model"
     assert manifest["endpoint"] == f"127.0.0.1:{port}"
     assert manifest["structured_mode"] == "json_schema"
-    assert manifest["usage"]["calls"] == 4 == endpoint_env.chat_calls
+    assert manifest["structured_mode_source"] == "probed"
+    # Four answers and the capability probe made before them.
+    assert manifest["usage"]["calls"] == 5 == endpoint_env.all_calls
+    assert (endpoint_env.chat_calls, endpoint_env.probe_calls) == (4, 1)
     assert manifest["usage"]["prompt_tokens"] > 0 and manifest["usage"]["completion_tokens"] > 0
     assert sorted(r["lang"] for r in manifest["results"]) == sorted(LANGS)
     origins = {r["lang"]: r["origin"] for r in manifest["results"]}
@@ -108,7 +111,7 @@ def test_happy_path_writes_every_language_and_records_provenance(
         checked = {c["name"]: c["status"] for c in claim["checks"]}
         assert checked["cited numbers"] == checked["support"] == "ok", claim
     # One summary line on stdout: calls and tokens.
-    assert "4 LLM call(s)" in result.out and "tokens in" in result.out
+    assert "5 LLM call(s)" in result.out and "tokens in" in result.out
     assert "published 4, withheld 0" in result.out
 
     secret = KEY.encode()
@@ -215,11 +218,8 @@ def test_unauthorized_is_exit_4_at_once_with_a_key_hint(
     [line] = result.error_lines()
     assert "401" in line and "OPENAI_API_KEY" in line
     assert KEY not in result.err
-    # No retries. (A worker can race the cancel flag and start the next task's call before
-    # the main thread sees the failure: at most one extra call per worker.)
-    assert endpoint_env.chat_calls <= 2
-    first_task = [r for r in endpoint_env.requests if r["messages"][-1]["content"].endswith("(en)")]
-    assert len(first_task) == 1  # a 401 is never retried
+    # The capability probe, before any task, meets the 401 once: never retried, no task asked.
+    assert (endpoint_env.probe_calls, endpoint_env.chat_calls) == (1, 0)
     assert not (tmp_path / "out").exists()
 
 
@@ -272,7 +272,8 @@ def test_subprocess_happy_path_exit_0(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert calls == 2
     assert "Traceback" not in proc.stderr and KEY not in proc.stdout + proc.stderr
-    assert proc.stdout.count("\n") == 1 and "2 LLM call(s)" in proc.stdout
+    # Two answers and the capability probe.
+    assert proc.stdout.count("\n") == 1 and "3 LLM call(s)" in proc.stdout
     assert (tmp_path / "out" / "digest.de.md").is_file()
 
 
@@ -332,24 +333,52 @@ def test_concurrency_one_never_overlaps(
 # ---- 11. budget --------------------------------------------------------------------------
 
 
-def test_token_budget_stops_asking_after_the_first_call(
+def test_token_budget_smaller_than_one_call_asks_nothing(
     endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    # A call reserves its estimated prompt + max_tokens before it is sent: none fits in 1.
     result = invoke(
         capsys, "run", str(SEED), "--lang", "en,tr,de", "-j", "1", "--max-tokens", "1", "-o", "o"
     )
 
     assert result.code == 3
-    assert endpoint_env.chat_calls == 1
+    assert endpoint_env.chat_calls == 0
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
     shown = [(r["lang"], r["status"], r["origin"]) for r in manifest["results"]]
-    # The translations were never asked for: readers get the English summary, labelled.
+    # Nothing could be asked: the English extract stands in for the English summary, and
+    # readers of the other languages get it too, labelled.
     assert shown == [
-        ("en", "published", "model"),
+        ("en", "published", "extract"),
         ("tr", "published", "source-language"),
         ("de", "published", "source-language"),
     ]
-    for story in manifest["results"][1:]:
-        assert "token budget" in story["note"] and story["shown_lang"] == "en"
-    assert result.err.count("token budget") == 2
+    for story in manifest["results"]:
+        assert "token budget" in story["note"]
+    assert result.err.count("token budget") == 3
     assert "published 3 (2 in the article's language), withheld 0" in result.out
+
+
+def test_token_budget_holds_under_concurrency(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The English summary first, then seven translations start together; each costs a
+    # few hundred tokens, the budget allows a few.
+    budget = 3000
+    langs = "en,tr,ar,de,fr,es,it,nl"
+    with FakeOpenAI(latency=0.3) as server:
+        point_at(server, monkeypatch)
+        result = invoke(
+            capsys, "run", str(SEED), "--lang", langs, "-j", "8", "--max-tokens", str(budget),
+            "-o", "o",
+        )  # fmt: skip
+    assert result.code == 3, result.err
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    spent = sum(
+        r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in manifest["results"]
+    )
+    assert spent <= budget
+    asked = [r for r in manifest["results"] if r["origin"] in ("model", "translation")]
+    stopped = [r for r in manifest["results"] if "token budget" in (r["note"] or r["reason"] or "")]
+    assert asked and stopped
+    assert all(r["origin"] == "source-language" for r in stopped)
+    assert server.chat_calls == len(asked)

@@ -331,7 +331,8 @@ def test_daily_edition_end_to_end(
         "kept 6 of 14 stories (2 duplicate(s), 2 outside the window, 0 over the limit), "
         "4 source(s) skipped" in result.out
     )
-    assert "published 18, withheld 0; 21 LLM call(s)" in result.out
+    # 21 answers and the capability probe.
+    assert "published 18, withheld 0; 22 LLM call(s)" in result.out
 
 
 def test_same_day_rerun_is_free_and_yesterday_stays_untouched(

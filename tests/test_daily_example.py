@@ -77,7 +77,7 @@ def test_example_config_builds_the_edition_offline_from_another_directory(
         "kept 4 of 10 stories (1 duplicate(s), 0 outside the window, 5 over the limit), "
         "0 source(s) skipped" in first.out
     )
-    assert "published 16, withheld 0; 20 LLM call(s)" in first.out
+    assert "published 16, withheld 0; 21 LLM call(s)" in first.out  # + the capability probe
     for noise in ("skipped", "feed's own text", "only http(s)", "no link"):
         assert noise not in first.err
     assert endpoint_env.chat_calls == 4 * 4 + 4  # a summary per story and language + briefs

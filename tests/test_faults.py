@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.answers import answer_for
 from support.cli import Result, invoke
 from support.openai_server import CANNED, HALLUCINATION, FakeOpenAI, Fault
 from support.paths import SEED
+
+from digest.ingest.sentences import number_sentences, split_sentences
 
 KEY = "sk-test-SECRET"
 
@@ -153,7 +156,8 @@ def test_endpoint_that_keeps_failing_is_exit_4(
     result = run_seed(capsys)
 
     assert result.code == 4
-    assert endpoint_env.chat_calls == 2
+    # The capability probe, before the fan-out, meets the outage first: two attempts, stop.
+    assert (endpoint_env.probe_calls, endpoint_env.chat_calls) == (2, 0)
     errors = [ln for ln in result.err.splitlines() if ln.startswith("digest: error:")]
     assert len(errors) == 1 and "503" in errors[0]
 
@@ -381,3 +385,59 @@ def test_hostile_markup_in_a_faithful_answer_is_published_as_inert_text(
     assert "&lt;script&gt;alert(document.cookie)&lt;/script&gt;" in html  # shown, not run
     assert "alert(document.cookie)" in md
     assert "&lt;script>" in md  # escaped only where a tag would open
+
+
+# ---- transient errors never decide anything -------------------------------------------
+
+
+def test_429_then_500_on_every_task_is_retried_and_the_run_publishes(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The reported run: each task's first attempt 429 (Retry-After), the second 500.
+    endpoint_env.latency, endpoint_env.jitter = 0.05, 0.3  # overlapping, never in step
+    endpoint_env.each_task(Fault.status(429, retry_after=0.2), Fault.status(500))
+    result = invoke(capsys, "run", str(SEED), "--lang", "en,tr", "--out", "out")
+
+    assert result.code == 0, result.err
+    assert [r["status"] for r in manifest(tmp_path)["results"]] == ["published"] * 2
+    assert all(r["attempts"] == 1 for r in manifest(tmp_path)["results"])
+    assert endpoint_env.chat_calls == 2 * 3  # each task: 429, 500, answer
+
+
+def test_a_passing_500_never_chooses_the_json_mode(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    endpoint_env.latency = 0.05  # the tasks overlap
+    endpoint_env.each_task(Fault.status(500))
+    result = invoke(capsys, "run", str(SEED), "--lang", "en,tr,de,fr", "--out", "out")
+
+    assert result.code == 0, result.err
+    formats = {r["response_format"]["type"] for r in endpoint_env.requests}
+    assert formats == {"json_schema"}
+    assert manifest(tmp_path)["structured_mode"] == "json_schema"
+
+
+def test_keys_the_schema_does_not_name_are_ignored_and_recorded(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Hosted models add keys of their own; the fields we need are all there and good.
+    numbered = number_sentences(split_sentences(SEED.read_text("utf-8"), "en"))
+    request = {
+        "messages": [{"role": "user", "content": f"{numbered}\nTarget language: English (en)"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "summary_evidence"}},
+    }
+    answer = {
+        **answer_for(request),
+        "confidence": 0.92,
+        "notes": "summarised from the first paragraphs",
+        "language": "en",
+    }
+    endpoint_env.enqueue(Fault.raw(json.dumps(answer)))
+    result = run_seed(capsys)
+
+    assert result.code == 0, result.err
+    assert endpoint_env.chat_calls == 1  # not re-asked
+    story = result_for(tmp_path, "en")
+    assert story["status"] == "published" and story["attempts"] == 1
+    assert story["extra_keys"] == ["confidence", "language", "notes"]
+    assert "summarised from the first paragraphs" not in outputs(tmp_path)["digest.en.md"]

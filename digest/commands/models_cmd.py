@@ -31,13 +31,12 @@ def models(
     config: ConfigOption = None,
 ) -> None:
     """Show the configured endpoint (or local model), check that it answers, and which
-    structured-output mode it supports (json_schema, json_object+schema, json_object, plain).
-    Exit 0 if it answers, 4 if not."""
-    import openai  # heavy: imported when the command runs, not for --help
-
-    from digest.llm.client import probe_models, probe_structured_mode
+    structured-output mode it takes (json_schema, json_object+schema, json_object, plain),
+    probed now and remembered in the cache for later runs. Exit 0 if it answers, 4 if not."""
+    from digest.edition import open_cache
     from digest.llm.endpoint import open_endpoint
     from digest.llm.local import BUNDLED
+    from digest.llm.probe import settle_mode
 
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
     print(f"endpoint: {settings.endpoint.label()}")
@@ -46,16 +45,26 @@ def models(
         + ", ".join(m.name for m in BUNDLED)
         + f" (default {BUNDLED[0].name})"
     )
-    with open_endpoint(settings.endpoint, notice) as llm:
+    with (
+        open_endpoint(settings.endpoint, notice) as llm,
+        open_cache(settings.cache, notice) as cache,
+    ):
         print(f"model: {llm.model}")
-        client = llm.client
         try:
-            listed = probe_models(client)
+            listed = llm.wire.models()
             print("listed models: " + (", ".join(listed[:10]) or "none"))
-        except openai.OpenAIError as exc:
+        except EndpointError as exc:
             print(f"listed models: unavailable ({type(exc).__name__})")
-        mode, error = probe_structured_mode(client, llm.model)
-    if mode is None:
-        raise EndpointError(f"the endpoint {settings.endpoint.label()} does not answer: {error}")
-    print(f"answers: yes; structured output: {mode}")
+        before = cache.capability(llm.endpoint, llm.model)
+        capability = settle_mode(llm, cache, fresh=True)
+        kept = cache.enabled
+    for refusal in capability.refused:
+        print(f"refused: {refusal}")
+    if capability.source == "fixed":
+        remembered = "fixed for the embedded model"
+    elif kept:
+        remembered = f"remembered for runs (before: {before or 'not probed yet'})"
+    else:
+        remembered = "not remembered (cache off)"
+    print(f"answers: yes; structured output: {capability.mode} ({remembered})")
     raise typer.Exit(0)

@@ -1,2 +1,3 @@
-"""The LLM side: the openai client (the only importer of openai), the endpoint or embedded
-local model behind it, asking with re-asks, and the Batch API."""
+"""The LLM side: the wire (the only importer of openai), the client's retries and JSON mode,
+pacing, the capability probe, the endpoint or embedded local model behind them, asking with
+re-asks, and the Batch API."""

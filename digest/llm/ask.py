@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from digest.llm.client import LLMClient
+from digest.llm.wire import Completion
 from digest.models import Check, Usage
 from digest.prompts import PromptSpec
 
@@ -44,6 +45,12 @@ class Answer(BaseModel):
     attempts: int
     usage: Usage
     reason: str | None = None  # set when withheld
+    extra_keys: list[str] = []  # keys of the last answer that the schema does not name
+
+
+class Parsed(NamedTuple):
+    value: BaseModel
+    extra_keys: list[str]
 
 
 _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -51,7 +58,8 @@ _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 def parse_answer(
     content: str, finish_reason: str | None, refusal: str | None, model: type[BaseModel]
-) -> BaseModel:
+) -> Parsed:
+    """The answer validated on the fields ``model`` names; other keys are listed, not fatal."""
     if refusal:
         raise AnswerFault("the model refused", "Do not refuse: summarise the article as asked.")
     if finish_reason == "length":
@@ -74,7 +82,7 @@ def parse_answer(
             f"Your answer was not valid JSON ({exc.msg}). Answer with one JSON object only.",
         ) from None
     try:
-        return model.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
@@ -84,33 +92,34 @@ def parse_answer(
             f"answer does not match the schema ({problems})",
             f"Your JSON did not match the required shape: {problems}. Fix it.",
         ) from None
+    extra = sorted(str(k) for k in data if k not in model.model_fields)
+    return Parsed(value, extra)
 
 
 def ask(
-    llm: LLMClient,
+    complete: Callable[[list[dict[str, str]]], Completion],
     spec: PromptSpec,
     messages: list[dict[str, str]],
     gate: GateFn,
     *,
     reasks: int,
-    before_call: Callable[[], None] | None = None,
     feedback_text: Callable[[list[Check]], str],
 ) -> Answer:
-    """Ask, validate, gate; re-ask at most ``reasks`` times. Never raises AnswerFault."""
+    """Ask (``complete``: one paid call for a conversation), validate, gate; re-ask at most
+    ``reasks`` times. Never raises AnswerFault."""
     conversation = list(messages)
     usage = Usage()
     attempts = 0
     last: AnswerFault | None = None
+    extra_keys: list[str] = []
 
     def attempt() -> tuple[BaseModel, list[Check]]:
-        nonlocal usage, attempts, last
-        if before_call is not None:
-            before_call()
+        nonlocal usage, attempts, last, extra_keys
         attempts += 1
-        completion = llm.complete(conversation, spec)
+        completion = complete(conversation)
         usage = usage + completion.usage
         try:
-            value = parse_answer(
+            value, extra_keys = parse_answer(
                 completion.content, completion.finish_reason, completion.refusal, spec.schema_model
             )
             checks = gate(value)
@@ -148,5 +157,6 @@ def ask(
             attempts=attempts,
             usage=usage,
             reason=last.reason,
+            extra_keys=extra_keys,
         )
-    return Answer(value=value, checks=checks, attempts=attempts, usage=usage)
+    return Answer(value=value, checks=checks, attempts=attempts, usage=usage, extra_keys=extra_keys)

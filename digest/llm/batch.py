@@ -8,7 +8,7 @@ through ``Summarizer.accept`` (parsed, checked and cached like a direct answer);
 then runs the ordinary direct pass, which finds those answers in the cache and asks
 directly for everything else (failed lines, answers that failed parsing or checks, an
 expired batch's rest). An endpoint without the Files/Batches API means: direct calls, with
-one note. The Batch API itself is reached only through the LLM client (``BatchAPI``).
+one note. The Batch API itself is reached only through ``digest.llm.batch_api`` (over the wire).
 """
 
 from __future__ import annotations
@@ -23,14 +23,9 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from digest.fsutil import write_json_atomic
-from digest.llm.client import (
-    BatchAPI,
-    BatchInfo,
-    BatchPollError,
-    BatchUnavailable,
-    Completion,
-    LLMClient,
-)
+from digest.llm.batch_api import BatchAPI, BatchInfo, BatchPollError, BatchUnavailable
+from digest.llm.client import LLMClient
+from digest.llm.wire import Completion
 from digest.models import Usage
 from digest.summarize import Summarizer, Task
 

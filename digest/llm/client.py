@@ -1,42 +1,44 @@
-"""The only module that imports ``openai``: one chat call with structured output, retried.
+"""One chat call with structured output: transport retries, pacing and the JSON mode.
 
 Who retries what (so retries never multiply):
-- the SDK's own retries are off (``max_retries=0``);
-- transport faults (connection refused/reset, timeouts, 408/409/429/5xx) are retried here
-  with tenacity: exponential backoff with jitter, ``Retry-After`` honoured, bounded in
-  attempts and total seconds, and a 429 pauses every worker (``Throttle``);
+- the SDK's own retries are off, and ``digest.llm.wire`` sends each request once;
+- transport faults (no connection, timeouts, 408/409/429/5xx) are retried here with
+  tenacity: exponential backoff with jitter, ``Retry-After`` / ``retry-after-ms`` honoured,
+  bounded in attempts (429s count apart: the server said when) and in total seconds. Every
+  attempt first waits for the run's ``Pacer`` (adaptive concurrency + rate-limit headers);
 - answer faults (bad JSON, wrong schema, cut off, wrong language, failed gates) are
   re-asked by ``digest.llm.ask``, which sees only answers that made it through transport.
+
+The JSON mode is never chosen by an error of a task: it is set once before the fan-out
+(``digest.llm.probe``, remembered per endpoint and model) or fixed (the embedded model). A
+task whose request is refused *for its format* (the server's message says so: a remembered
+mode gone stale, or a schema the server takes in the probe's small form but not in ours)
+moves the whole run one mode down, once per mode, and the new mode is remembered; any other
+refusal is what it is.
 """
 
 from __future__ import annotations
 
 import enum
-import io
 import json
 import random
+import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import openai
 from pydantic import BaseModel
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from digest.errors import Cancelled, EndpointError
-from digest.models import Usage
+from digest.errors import Cancelled, EndpointError, EndpointStatusError
+from digest.llm.batch_api import BatchAPI
+from digest.llm.pacing import Pacer, estimate_tokens, retry_after
+from digest.llm.wire import Completion, Wire
 from digest.prompts import PromptSpec, wire_schema
 
 
 class StructuredMode(enum.StrEnum):
-    """How we ask for JSON, best first. Chosen on the first call, kept for the run."""
+    """How we ask for JSON, best first."""
 
     JSON_SCHEMA = "json_schema"
     JSON_OBJECT_SCHEMA = "json_object+schema"  # llama.cpp server: grammar from the schema
@@ -45,14 +47,19 @@ class StructuredMode(enum.StrEnum):
 
 
 FALLBACK_ORDER = list(StructuredMode)
-MODE_REJECTIONS = (400, 422, 500, 501)
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|schema|grammar", re.I)
 
 
-class Completion(BaseModel):
-    content: str
-    finish_reason: str | None
-    refusal: str | None
-    usage: Usage
+def format_rejected(exc: EndpointStatusError, *, probing: bool = False) -> bool:
+    """Did the server refuse the *format* we asked for? Decided by what it said, never by a
+    bare status: a message naming response_format / json_schema / schema / grammar (llama.cpp
+    answers 500 "response_format type must be one of ..."), or, for the tiny probe request,
+    400/422 (it has nothing else a server could object to)."""
+    if exc.status in (401, 403, 404, 408, 409, 429):
+        return False
+    if probing and exc.status in (400, 422):
+        return True
+    return bool(_FORMAT_WORDS.search(exc.detail))
 
 
 class RetryPolicy(BaseModel):
@@ -62,224 +69,160 @@ class RetryPolicy(BaseModel):
     max_delay: float = 30.0
 
 
-class Throttle:
-    """Shared by all workers: one 429 pauses everyone instead of a thundering herd."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._resume_at = 0.0
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._resume_at = max(self._resume_at, time.monotonic() + seconds)
-
-    def wait(self) -> None:
-        while True:
-            with self._lock:
-                delay = self._resume_at - time.monotonic()
-            if delay <= 0:
-                return
-            time.sleep(min(delay, 1.0))
-
-
-def make_openai_client(base_url: str | None, api_key: str | None, timeout: float) -> openai.OpenAI:
-    # A local server needs no key, but the SDK insists on one.
-    return openai.OpenAI(
-        base_url=base_url,
-        api_key=api_key or "not-needed",
-        timeout=timeout,
-        max_retries=0,
-    )
-
-
-def _status(exc: BaseException) -> int | None:
-    return exc.status_code if isinstance(exc, openai.APIStatusError) else None
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
-    status = _status(exc)
-    return status is not None and (status in (408, 409, 429) or status >= 500)
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    value = exc.response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 class LLMClient:
     """Sends one prompt, returns one Completion; owns transport retries and the JSON mode."""
 
     def __init__(
         self,
-        client: openai.OpenAI,
+        wire: Wire,
         *,
-        model: str,
-        endpoint: str,
         policy: RetryPolicy | None = None,
-        throttle: Throttle | None = None,
+        pacer: Pacer | None = None,
         mode: StructuredMode | None = None,
-        secrets: tuple[str, ...] = (),
         sleep: Callable[[float], None] | None = None,
         max_concurrency: int | None = None,
     ) -> None:
-        self._client = client
-        self.model = model
-        self.endpoint = endpoint
+        self.wire = wire
+        self.model = wire.model
+        self.endpoint = wire.endpoint
         self._policy = policy or RetryPolicy()
-        self._throttle = throttle or Throttle()
-        self._mode = mode or StructuredMode.JSON_SCHEMA
-        self._mode_known = mode is not None
-        self._probe_retried = False
-        self._mode_lock = threading.Lock()
-        self._secrets = tuple(s for s in secrets if s)
-        self._cancelled = threading.Event()
-        self._sleep = sleep or self._interruptible_sleep
         # llama.cpp's Python server decodes one request at a time: more in flight only
         # queue up and run into client timeouts.
         self.max_concurrency = max_concurrency
-
-    @property
-    def client(self) -> openai.OpenAI:
-        return self._client
-
-    def batches(self) -> BatchAPI:
-        return BatchAPI(self._client, self.endpoint)
-
-    def cancel(self) -> None:
-        self._cancelled.set()
+        self.pacer = pacer or Pacer(max_concurrency or 8)
+        self._mode = mode or StructuredMode.JSON_SCHEMA
+        self.mode_fixed = mode is not None  # the embedded model: known, never probed
+        self.mode_source = "fixed" if mode is not None else "assumed"
+        self._on_step_down: Callable[[StructuredMode], None] | None = None
+        self._mode_lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
 
     def _interruptible_sleep(self, seconds: float) -> None:
         # Backoff sleeps wake up as soon as the run is cancelled.
         self._cancelled.wait(seconds)
 
+    def batches(self) -> BatchAPI:
+        return BatchAPI(self.wire)
+
+    def cancel(self) -> None:
+        """Stop: backoff sleeps wake, waiting workers give up, no new request starts."""
+        self._cancelled.set()
+        self.pacer.close()
+
     @property
     def mode(self) -> StructuredMode:
         return self._mode
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def use_mode(
+        self,
+        mode: StructuredMode,
+        source: str,
+        on_step_down: Callable[[StructuredMode], None] | None = None,
+    ) -> None:
+        """Settle the JSON mode for the run (before the fan-out). ``on_step_down`` hears of
+        a lower mode chosen after a format refusal (to remember it)."""
+        with self._mode_lock:
+            self._mode, self.mode_source, self._on_step_down = mode, source, on_step_down
 
+    def redact(self, text: str) -> str:
+        return self.wire.redact(text)
+
+    # --- one answer -------------------------------------------------------------------------
     def complete(self, messages: list[dict[str, str]], spec: PromptSpec) -> Completion:
-        """One answer for these messages, falling back in JSON mode once if the server balks."""
+        """One answer for these messages in the run's JSON mode."""
         while True:
             mode = self._mode
             try:
-                return self._complete_with_retries(messages, spec, mode)
-            except openai.APIStatusError as exc:
-                if not self._downgrade(mode, exc):
-                    raise self._endpoint_error(exc) from None
+                return self.send(self.request_body(messages, spec, mode))
+            except EndpointStatusError as exc:
+                if not (format_rejected(exc) and self._switch_mode(mode)):
+                    raise
 
-    def _downgrade(self, tried: StructuredMode, exc: openai.APIStatusError) -> bool:
-        """A 4xx/5xx to a response_format we have not seen work: try the next mode."""
-        if exc.status_code not in MODE_REJECTIONS or tried is StructuredMode.PLAIN:
-            return False
+    def _switch_mode(self, tried: StructuredMode) -> bool:
+        """After a format refusal: True if the request should be sent again (a lower mode)."""
         with self._mode_lock:
-            if self._mode_known:
-                # Another worker already found the working mode; retry with it.
-                return self._mode is not tried
-            if self._mode is tried:
-                if exc.status_code >= 500 and not self._probe_retried:
-                    # A 5xx may be a passing fault rather than "I don't take this format":
-                    # one more try in the same mode before falling back for the whole run.
-                    self._probe_retried = True
-                    return True
-                self._mode = FALLBACK_ORDER[FALLBACK_ORDER.index(tried) + 1]
-                self._probe_retried = False
+            if self._mode is not tried:
+                return True  # another worker has already stepped down
+            if self.mode_fixed or tried is StructuredMode.PLAIN:
+                return False
+            self._mode = FALLBACK_ORDER[FALLBACK_ORDER.index(tried) + 1]
+            self.mode_source += f", then {self._mode} ({tried} refused)"
+            if self._on_step_down is not None:
+                self._on_step_down(self._mode)
             return True
 
-    def _complete_with_retries(
-        self, messages: list[dict[str, str]], spec: PromptSpec, mode: StructuredMode
-    ) -> Completion:
-        probing = not self._mode_known and mode is not StructuredMode.PLAIN
+    def prompt_tokens(self, messages: list[dict[str, str]], spec: PromptSpec) -> int:
+        """A high estimate of the prompt tokens of these messages as sent (with the mode's
+        instructions); a call may cost this plus the prompt's ``max_tokens``."""
+        return estimate_tokens(self.request_body(messages, spec)["messages"])
 
-        def should_retry(exc: BaseException) -> bool:
-            # While probing, a 400/500 most likely means "I don't take this response_format"
-            # (llama.cpp answers 500): fall back at once instead of backing off five times.
-            if probing and _status(exc) in MODE_REJECTIONS:
-                return False
-            return _is_transient(exc)
+    # --- transport -------------------------------------------------------------------------
+    def send(self, body: dict[str, Any]) -> Completion:
+        """POST one chat body, retrying transient faults; the last fault ends as an
+        EndpointError (exit 4)."""
+        tokens = estimate_tokens(body["messages"]) + int(body.get("max_tokens") or 0)
+        policy = self._policy
+        rate_limited = 0
+
+        def attempt() -> Completion:
+            nonlocal rate_limited
+            ticket = self.pacer.acquire(tokens, self._cancelled)
+            if ticket is None:
+                raise Cancelled("the run was cancelled")
+            try:
+                reply = self.wire.chat(body)
+            except EndpointStatusError as exc:
+                limited = exc.status == 429
+                rate_limited += limited
+                self.pacer.release(ticket, headers=exc.headers, outcome="429" if limited else "")
+                raise
+            except BaseException:
+                self.pacer.release(ticket, outcome="")
+                raise
+            self.pacer.release(ticket, headers=reply.headers, outcome="ok")
+            return reply.completion
+
+        def stop(state: RetryCallState) -> bool:
+            # 429s say "later", not "broken": they are bounded by time and a wide cap.
+            failures = state.attempt_number - rate_limited
+            return (
+                failures >= policy.attempts
+                or rate_limited >= 4 * policy.attempts
+                or (state.seconds_since_start or 0.0) >= policy.max_seconds
+            )
 
         retrying = Retrying(
-            stop=stop_after_attempt(self._policy.attempts)
-            | stop_after_delay(self._policy.max_seconds),
-            retry=retry_if_exception(should_retry),
+            stop=stop,
+            retry=retry_if_exception(_worth_retrying),
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
         )
         try:
-            completion = retrying(self._send, messages, spec, mode)
-        except openai.APIConnectionError as exc:
+            return retrying(attempt)
+        except EndpointStatusError as exc:
+            if not _worth_retrying(exc):
+                raise
             raise EndpointError(
-                f"cannot reach the LLM endpoint {self.endpoint}: {self._reason(exc)}"
+                f"the LLM endpoint {self.endpoint} kept failing: HTTP {exc.status}"
+                + (f" ({exc.detail})" if exc.detail else "")
+                + " after retries"
             ) from None
-        except openai.APIStatusError as exc:
-            if _is_transient(exc) and not (probing and exc.status_code in MODE_REJECTIONS):
-                raise EndpointError(
-                    f"the LLM endpoint {self.endpoint} kept failing: HTTP {exc.status_code}"
-                    f" after {self._policy.attempts} attempts"
-                ) from None
-            raise
-        except (openai.APIResponseValidationError, ValueError) as exc:
-            # ValueError covers a JSON body the SDK could not decode (json.JSONDecodeError).
-            raise EndpointError(
-                f"the LLM endpoint {self.endpoint} answered something that is not an "
-                f"OpenAI-compatible response ({self._reason(exc)})"
-            ) from None
-        with self._mode_lock:
-            if not self._mode_known and self._mode is mode:
-                self._mode_known = True
-        return completion
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        retry_after = _retry_after(exc) if exc else None
-        if retry_after is not None:
-            delay = min(retry_after, self._policy.max_delay)
+        asked = retry_after(exc.headers) if isinstance(exc, EndpointStatusError) else None
+        if asked is not None:
+            delay = min(asked, self._policy.max_delay)
         else:
             base = self._policy.base_delay * 2 ** (state.attempt_number - 1)
             delay = min(base, self._policy.max_delay) * random.uniform(0.5, 1.5)
-        if _status(exc) == 429 if exc else False:
-            self._throttle.pause(delay)
+        if isinstance(exc, EndpointStatusError) and exc.status == 429:
+            self.pacer.pause(delay)  # every worker waits, not only this one
         return delay
 
-    def _send(
-        self, messages: list[dict[str, str]], spec: PromptSpec, mode: StructuredMode
-    ) -> Completion:
-        self._throttle.wait()
-        if self._cancelled.is_set():
-            raise Cancelled("the run was cancelled")
-        kwargs = self.request_body(messages, spec, mode)
-        # Fields the openai SDK has no parameter for travel in extra_body.
-        extra = {k: kwargs.pop(k) for k in ("repeat_penalty",) if k in kwargs}
-        if extra:
-            kwargs["extra_body"] = extra
-        response = self._client.chat.completions.create(**kwargs)
-        if not getattr(response, "choices", None):
-            # e.g. an HTML page with status 200: the SDK hands back a str, not a completion.
-            raise ValueError("no choices in the answer")
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            content=choice.message.content or "",
-            finish_reason=choice.finish_reason,
-            refusal=getattr(choice.message, "refusal", None),
-            usage=Usage(
-                calls=1,
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-            ),
-        )
-
+    # --- the request body ---------------------------------------------------------------------
     def request_body(
         self, messages: list[dict[str, str]], spec: PromptSpec, mode: StructuredMode | None = None
     ) -> dict[str, Any]:
@@ -291,26 +234,12 @@ class LLMClient:
             "temperature": spec.temperature,
             "max_tokens": spec.max_tokens,
         }
-        response_format = self._response_format(spec, mode)
+        response_format = response_format_for(mode, spec.output, wire_schema(spec.schema_model))
         if response_format is not None:
             body["response_format"] = response_format
         if spec.repeat_penalty is not None and self.endpoint.startswith("local:"):
             body["repeat_penalty"] = spec.repeat_penalty
         return body
-
-    @staticmethod
-    def _response_format(spec: PromptSpec, mode: StructuredMode) -> dict[str, Any] | None:
-        schema = wire_schema(spec.schema_model)
-        if mode is StructuredMode.JSON_SCHEMA:
-            return {
-                "type": "json_schema",
-                "json_schema": {"name": spec.output, "schema": schema, "strict": False},
-            }
-        if mode is StructuredMode.JSON_OBJECT_SCHEMA:
-            return {"type": "json_object", "schema": schema}
-        if mode is StructuredMode.JSON_OBJECT:
-            return {"type": "json_object"}
-        return None
 
     @staticmethod
     def _with_mode_instructions(
@@ -326,161 +255,24 @@ class LLMClient:
         first, *rest = messages
         return [{**first, "content": first["content"] + note}, *rest]
 
-    def _reason(self, exc: BaseException) -> str:
-        cause = exc.__cause__ or exc.__context__
-        text = str(cause) if cause and str(cause) else str(exc)
-        return self.redact(text.splitlines()[0] if text else type(exc).__name__)[:200]
 
-    def _endpoint_error(self, exc: openai.APIStatusError) -> EndpointError:
-        hints = {
-            401: "check OPENAI_API_KEY",
-            403: "the key may lack access to this model",
-            404: f"is the model name {self.model!r} and the base URL right?",
-        }
-        hint = hints.get(exc.status_code, "")
-        message = self.redact(_error_message(exc))
-        return EndpointError(
-            f"the LLM endpoint {self.endpoint} refused the request: HTTP {exc.status_code}"
-            + (f" ({message})" if message else "")
-            + (f"; {hint}" if hint else "")
-        )
+def _worth_retrying(exc: BaseException) -> bool:
+    """Transient, unless the server said it was about the format (llama.cpp's 500)."""
+    if isinstance(exc, EndpointStatusError) and format_rejected(exc):
+        return False
+    return isinstance(exc, EndpointError) and exc.transient
 
 
-class BatchUnavailable(Exception):
-    """No usable Batch API for this run (none at the endpoint, refused, unreachable)."""
-
-
-class BatchInfo(BaseModel):
-    id: str
-    status: str
-    output_file_id: str | None = None
-    error_file_id: str | None = None
-
-
-class BatchAPI:
-    """The OpenAI Batch API (Files + Batches) as the batch runner needs it. Every openai
-    error becomes ``BatchUnavailable`` (the run goes on with direct calls) or, while
-    polling, ``BatchPollError`` (try again later)."""
-
-    def __init__(self, client: openai.OpenAI, endpoint: str) -> None:
-        self._client = client
-        self.endpoint = endpoint
-
-    def submit(self, jsonl: bytes, url: str, metadata: dict[str, str]) -> tuple[str, str]:
-        """(batch id, input file id) of a new batch over these JSONL lines."""
-        try:
-            upload = self._client.files.create(
-                file=("digest-batch.jsonl", io.BytesIO(jsonl), "application/jsonl"),
-                purpose="batch",
-            )
-            batch = self._client.batches.create(
-                input_file_id=upload.id,
-                endpoint=url,  # type: ignore[arg-type]
-                completion_window="24h",
-                metadata=metadata,
-            )
-        except openai.NotFoundError:
-            raise BatchUnavailable(
-                f"the endpoint {self.endpoint} has no Batch API (HTTP 404 on /v1/files or "
-                "/v1/batches)"
-            ) from None
-        except openai.APIStatusError as exc:
-            raise BatchUnavailable(f"the batch was refused (HTTP {exc.status_code})") from None
-        except openai.APIConnectionError:
-            raise BatchUnavailable(f"cannot reach {self.endpoint} to submit a batch") from None
-        return batch.id, upload.id
-
-    def retrieve(self, batch_id: str) -> BatchInfo:
-        try:
-            batch = self._client.batches.retrieve(batch_id)
-        except openai.NotFoundError:
-            raise BatchUnavailable(f"batch {batch_id} is unknown to the endpoint") from None
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise BatchPollError(f"cannot check batch {batch_id} ({type(exc).__name__})") from None
-        return BatchInfo(
-            id=batch.id,
-            status=batch.status,
-            output_file_id=batch.output_file_id,
-            error_file_id=batch.error_file_id,
-        )
-
-    def lines(self, file_id: str) -> list[dict[str, Any]]:
-        """The JSON objects of a batch output (or error) file; unreadable lines are skipped."""
-        try:
-            text = self._client.files.content(file_id).text
-        except openai.OpenAIError as exc:
-            raise BatchPollError(
-                f"cannot download batch file {file_id} ({type(exc).__name__})"
-            ) from None
-        records = []
-        for line in text.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
-
-    def cancel(self, batch_id: str) -> None:
-        try:
-            self._client.batches.cancel(batch_id)
-        except openai.OpenAIError:
-            pass  # it expires on its own; we only try not to pay for answers we won't use
-
-
-class BatchPollError(Exception):
-    """A passing failure while polling or downloading; the batch may still finish."""
-
-
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"]).splitlines()[0][:160]
-    return ""
-
-
-def probe_models(client: openai.OpenAI) -> list[str]:
-    """Model ids the endpoint lists (for `digest models`)."""
-    return [m.id for m in client.models.list().data]
-
-
-def probe_structured_mode(client: openai.OpenAI, model: str) -> tuple[StructuredMode | None, str]:
-    """The best JSON mode this endpoint accepts, found with tiny requests (for `digest models`)."""
-    schema = {
-        "type": "object",
-        "properties": {"ok": {"type": "boolean"}},
-        "required": ["ok"],
-        "additionalProperties": False,
-    }
-    formats: dict[StructuredMode, dict[str, Any] | None] = {
-        StructuredMode.JSON_SCHEMA: {
+def response_format_for(
+    mode: StructuredMode, name: str, schema: dict[str, Any]
+) -> dict[str, Any] | None:
+    if mode is StructuredMode.JSON_SCHEMA:
+        return {
             "type": "json_schema",
-            "json_schema": {"name": "probe", "schema": schema, "strict": False},
-        },
-        StructuredMode.JSON_OBJECT_SCHEMA: {"type": "json_object", "schema": schema},
-        StructuredMode.JSON_OBJECT: {"type": "json_object"},
-        StructuredMode.PLAIN: None,
-    }
-    last_error = ""
-    for mode, response_format in formats.items():
-        kwargs: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": "user", "content": 'Reply with the JSON {"ok": true}.'}],
-            "max_tokens": 16,
-            "temperature": 0,
+            "json_schema": {"name": name, "schema": schema, "strict": False},
         }
-        if response_format is not None:
-            kwargs["response_format"] = response_format
-        try:
-            client.chat.completions.create(**kwargs)
-            return mode, ""
-        except openai.APIStatusError as exc:
-            last_error = f"HTTP {exc.status_code}"
-            if exc.status_code not in MODE_REJECTIONS:
-                return None, last_error
-        except openai.APIConnectionError as exc:
-            return None, f"no answer ({type(exc).__name__})"
-    return None, last_error
+    if mode is StructuredMode.JSON_OBJECT_SCHEMA:
+        return {"type": "json_object", "schema": schema}
+    if mode is StructuredMode.JSON_OBJECT:
+        return {"type": "json_object"}
+    return None

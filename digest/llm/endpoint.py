@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from digest.config import DEFAULT_MODEL, EndpointSettings
-from digest.llm.client import LLMClient, RetryPolicy, StructuredMode, Throttle, make_openai_client
+from digest.llm.client import LLMClient, RetryPolicy, StructuredMode
 from digest.llm.local import LocalServer, resolve_model
+from digest.llm.pacing import Pacer
+from digest.llm.wire import Wire
 
 SWITCH_HINT = (
     "to use a real endpoint set OPENAI_BASE_URL (and OPENAI_API_KEY) and --model; "
@@ -16,12 +18,18 @@ SWITCH_HINT = (
 
 
 def retry_policy(settings: EndpointSettings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retries, max_seconds=settings.retry_max_seconds)
+    return RetryPolicy(
+        attempts=settings.retries,
+        max_seconds=settings.retry_max_seconds,
+        base_delay=settings.retry_base_delay,
+        max_delay=settings.retry_max_delay,
+    )
 
 
 @contextmanager
 def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> Iterator[LLMClient]:
-    """Yields the client; a local server (if any) lives exactly as long as the block."""
+    """Yields the client; a local server (if any) lives exactly as long as the block. The
+    JSON mode of a remote endpoint is settled later, with the cache (``digest.llm.probe``)."""
     secrets = settings.secrets()
     if settings.uses_local_model:
         model_path, chat_format = resolve_model(settings.model_file, settings.model)
@@ -36,31 +44,32 @@ def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> 
             ctx=settings.local_ctx,
             startup_timeout=max(settings.timeout, 60.0),
         ) as server:
-            client = make_openai_client(server.base_url, None, settings.timeout)
-            yield LLMClient(
-                client,
-                model=f"local/{model_path.stem}",
+            wire = Wire(
+                server.base_url,
+                None,
+                timeout=settings.timeout,
                 endpoint=settings.label(),
+                model=f"local/{model_path.stem}",
+                secrets=secrets,
+            )
+            yield LLMClient(
+                wire,
                 policy=retry_policy(settings),
-                throttle=Throttle(),
+                pacer=Pacer(1),
                 # llama.cpp's server takes a schema only through json_object (grammar).
                 mode=StructuredMode.JSON_OBJECT_SCHEMA,
-                secrets=secrets,
                 max_concurrency=1,
             )
         return
     model = settings.model or DEFAULT_MODEL
     notice(f"using endpoint {settings.label()} with model {model}")
-    client = make_openai_client(
+    wire = Wire(
         settings.base_url,
         settings.api_key.get_secret_value() if settings.api_key else None,
-        settings.timeout,
-    )
-    yield LLMClient(
-        client,
-        model=model,
+        timeout=settings.timeout,
         endpoint=settings.label(),
-        policy=retry_policy(settings),
-        throttle=Throttle(),
+        model=model,
         secrets=secrets,
     )
+    # --concurrency is the ceiling; the pacer moves below it on 429s and rate-limit headers.
+    yield LLMClient(wire, policy=retry_policy(settings), pacer=Pacer(settings.concurrency))

@@ -19,11 +19,13 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import re
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -128,12 +130,85 @@ class Fault:
         return cls("garbage_http", content=content_type)
 
 
+TRANSPORT_FAULTS = frozenset({"status", "hang", "drop", "garbage_http"})
+
+
+def is_probe(body: dict[str, Any]) -> bool:
+    """digest's capability probe (digest.llm.probe), told apart by its words."""
+    return any("capability probe" in message_text(m) for m in body.get("messages") or [])
+
+
 def word_count(text: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
 def _error_body(message: str, type_: str, code: str | int | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as OpenAI's rate-limit headers write it: ``20ms``, ``1.5s``, ``6m0s``."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60)
+    rest_text = f"{round(rest, 3):g}s"
+    return f"{int(minutes)}m{rest_text}" if minutes else rest_text
+
+
+class RateLimit:
+    """Requests- and tokens-per-minute limits as OpenAI applies them: a bucket per kind that
+    holds ``burst`` (default: the per-minute limit) and refills continuously at limit/60 per
+    second. A request is admitted if one request and its tokens (prompt characters / 4 +
+    max_tokens, as OpenAI counts before generating) fit; else 429 with retry-after(-ms).
+    Every answer carries x-ratelimit-{limit,remaining,reset}-{requests,tokens}."""
+
+    def __init__(
+        self,
+        rpm: float,
+        tpm: float,
+        *,
+        burst_requests: float | None = None,
+        burst_tokens: float | None = None,
+    ) -> None:
+        self.limits = {"requests": rpm, "tokens": tpm}
+        self.capacity = {"requests": burst_requests or rpm, "tokens": burst_tokens or tpm}
+        self.level = dict(self.capacity)
+        self.at = time.monotonic()
+        self.admitted = {"requests": 0.0, "tokens": 0.0}
+        self.refused = 0
+
+    @staticmethod
+    def cost(body: dict[str, Any]) -> float:
+        chars = sum(len(message_text(m)) for m in body.get("messages") or [])
+        return chars / 4 + float(body.get("max_tokens") or 0)
+
+    def admit(self, body: dict[str, Any]) -> tuple[bool, dict[str, str]]:
+        """(admitted, headers); called under the server's lock."""
+        now = time.monotonic()
+        for kind, limit in self.limits.items():
+            self.level[kind] = min(
+                self.capacity[kind], self.level[kind] + (now - self.at) * limit / 60
+            )
+        self.at = now
+        need = {"requests": 1.0, "tokens": self.cost(body)}
+        short = {k: need[k] - self.level[k] for k in need if self.level[k] < need[k]}
+        if not short:
+            for kind in need:
+                self.level[kind] -= need[kind]
+                self.admitted[kind] += need[kind]
+        headers: dict[str, str] = {}
+        for kind, limit in self.limits.items():
+            rate = limit / 60
+            headers[f"x-ratelimit-limit-{kind}"] = f"{limit:g}"
+            headers[f"x-ratelimit-remaining-{kind}"] = str(int(max(0, self.level[kind])))
+            full_in = (self.capacity[kind] - self.level[kind]) / rate
+            headers[f"x-ratelimit-reset-{kind}"] = go_duration(full_in)
+        if short:
+            self.refused += 1
+            wait = max(gap / (self.limits[k] / 60) for k, gap in short.items())
+            headers["retry-after-ms"] = str(max(1, round(wait * 1000)))
+            headers["retry-after"] = str(max(1, int(wait + 0.999)))
+        return not short, headers
 
 
 @dataclass
@@ -277,20 +352,33 @@ class FakeOpenAI:
         batch_polls: int = 2,
     ) -> None:
         self.latency = latency
+        self.rate_limit: RateLimit | None = None  # set one to send rate-limit headers
+        # Extra latency per chat request, uniform in [0, jitter), from a seeded generator:
+        # real endpoints never answer two requests in exactly the same time.
+        self.jitter = 0.0
+        self._random = random.Random(6)
         self.reject_json_schema = reject_json_schema
         self.model = model
         self.batches_supported = batches_supported
         self.batch_mode: BatchMode = batch_mode
         # retrieve() calls before a batch is terminal; the ones before answer in_progress.
         self.batch_polls = batch_polls
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # chat requests of tasks (no probes)
+        self.probes: list[dict[str, Any]] = []  # digest's capability probes
         self.batch_requests: list[dict[str, Any]] = []
         self.spans: list[tuple[float, float]] = []
         self.files: dict[str, StoredFile] = {}
         self.batches: dict[str, BatchJob] = {}
         self.batches_created = 0
         self._faults: deque[Fault] = deque()
+        self._probe_faults: deque[Fault] = deque()
         self._default: Fault | None = None
+        self._script: tuple[Fault, ...] = ()
+        self._attempts: dict[str, int] = {}
+        # Consulted on the first attempt of each distinct conversation (bench/soak.py): a
+        # fault for it, or None. What it served is recorded in ``planned``.
+        self.plan: Callable[[dict[str, Any]], Fault | None] | None = None
+        self.planned: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
@@ -328,14 +416,38 @@ class FakeOpenAI:
         with self._lock:
             self._faults.extend(faults)
 
+    def enqueue_probe(self, *faults: Fault) -> None:
+        """Faults for capability probes only (FIFO); ``enqueue`` faults meet tasks only."""
+        with self._lock:
+            self._probe_faults.extend(faults)
+
     def set_default(self, fault: Fault | None) -> None:
         with self._lock:
             self._default = fault
 
+    def each_task(self, *faults: Fault) -> None:
+        """Every distinct conversation (a task's question, or a re-ask) meets these faults
+        on its first attempts, in order, then normal answers: "the first attempt of each
+        task answers 429, the second 500" whatever the order the tasks arrive in."""
+        with self._lock:
+            self._script = faults
+            self._attempts.clear()
+
     @property
     def chat_calls(self) -> int:
+        """Chat requests of tasks (answers, re-asks, retries), capability probes apart."""
         with self._lock:
             return len(self.requests)
+
+    @property
+    def probe_calls(self) -> int:
+        with self._lock:
+            return len(self.probes)
+
+    @property
+    def all_calls(self) -> int:
+        with self._lock:
+            return len(self.requests) + len(self.probes)
 
     @property
     def max_in_flight(self) -> int:
@@ -387,15 +499,41 @@ class FakeOpenAI:
             return Reply.json(
                 _error_body("body is not a JSON object", "invalid_request_error"), 400
             )
+        probe = is_probe(body)
         with self._lock:
-            self.requests.append(body)
-            fault = self._faults.popleft() if self._faults else self._default
+            (self.probes if probe else self.requests).append(body)
+            admitted, limit_headers = self.rate_limit.admit(body) if self.rate_limit else (True, {})
+            fault = self._next_fault(body, probe) if admitted else None
+            delay = self.latency + self._random.uniform(0, self.jitter)
         try:
-            self._pause(self.latency)
-            return self._answer(body, fault)
+            if not admitted:
+                message = "Rate limit reached for requests or tokens per minute (fake)"
+                data = _error_body(message, "requests", "rate_limit_exceeded")
+                return Reply.json(data, 429, limit_headers)
+            self._pause(delay)
+            reply = self._answer(body, fault)
+            reply.headers = {**limit_headers, **reply.headers}
+            return reply
         finally:
             with self._lock:
                 self.spans.append((started, time.monotonic()))
+
+    def _next_fault(self, body: dict[str, Any], probe: bool) -> Fault | None:
+        if self._script or self.plan is not None:
+            key = json.dumps(body.get("messages"), sort_keys=True)
+            attempt = self._attempts.get(key, 0)
+            self._attempts[key] = attempt + 1
+            if attempt < len(self._script):
+                return self._script[attempt]
+            planned = self.plan(body) if self.plan is not None and attempt == 0 else None
+            if planned is not None:
+                self.planned.append(planned.kind if planned.kind != "status" else str(planned.code))
+                return planned
+        queue = self._probe_faults if probe else self._faults
+        fault = queue.popleft() if queue else self._default
+        if probe and fault is not None and fault.kind not in TRANSPORT_FAULTS:
+            return None  # a probe's content is never read: only whether it was accepted
+        return fault
 
     def _answer(self, body: dict[str, Any], fault: Fault | None) -> Reply:
         if fault is not None and fault.kind == "hang":
@@ -415,6 +553,8 @@ class FakeOpenAI:
             return Reply.json(_error_body(message, "invalid_request_error", 400), 400)
         if body.get("stream"):
             return Reply.json(_error_body("stream is not supported", "invalid_request_error"), 400)
+        if is_probe(body):
+            return Reply.json(self._completion(body, '{"ok": true}', None, "stop"))
         content, refusal, finish = self._content(body, fault)
         return Reply.json(self._completion(body, content, refusal, finish))
 
