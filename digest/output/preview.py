@@ -35,6 +35,7 @@ import jinja2
 from digest.errors import UsageError
 from digest.manifest import MANIFEST, Manifest
 from digest.models import Check
+from digest.output.evidence_page import EvidenceView, evidence_view
 from digest.output.review_pages import (
     PostRefused,
     ReviewSession,
@@ -164,6 +165,9 @@ class PreviewPages:
             nonce=nonce,
             review=review,
         )
+
+    def evidence(self, view: EvidenceView, version: str, nonce: str) -> str:
+        return self._render("evidence.html.j2", v=view, version=version, nonce=nonce)
 
     def review(self, view: ReviewView, version: str, nonce: str) -> str:
         return self._render("review.html.j2", v=view, version=version, nonce=nonce)
@@ -319,6 +323,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
             width = _width(query.get("w", [""])[0])
             html = self.server.pages.compare(manifest, a, b, width, folder_version(folder), nonce)
             self._send_page(html, nonce)
+        elif kind == "evidence" and code in codes:
+            page = self.server.pages.evidence(
+                evidence_view(folder, manifest, code), folder_version(folder), nonce
+            )
+            self._send_page(page, nonce)
         elif path == "/" + MANIFEST:
             self._send_file(folder / MANIFEST, "application/json; charset=utf-8")
         elif kind in KINDS and code in codes:
