@@ -78,12 +78,16 @@ def load_articles(folders: list[Path]) -> list[Article]:
     return articles
 
 
-def _failed(claim: str, evidence: list[int], source: SourceSentences) -> list[str]:
-    checks = check_claim(claim, evidence, source)
+def _failed(
+    claim: str, evidence: list[int], source: SourceSentences, same_language: bool = True
+) -> list[str]:
+    checks = check_claim(claim, evidence, source, same_language=same_language)
     return [f"{c.name}: {c.detail}" for c in checks if c.status == "fail"]
 
 
-def run(folders: list[Path], verbose: bool) -> dict[str, object]:
+def run(folders: list[Path], verbose: bool, same_language: bool = True) -> dict[str, object]:
+    """``same_language=False``: the checks a claim gets when it is written in another
+    language than its article (strategy direct), on the same claims."""
     articles = load_articles(folders)
     detection: dict[str, Tally] = defaultdict(Tally)
     by_lang: dict[tuple[str, str], Tally] = defaultdict(Tally)
@@ -102,7 +106,7 @@ def run(folders: list[Path], verbose: bool) -> dict[str, object]:
                 variant = make(sentence, article)
                 if variant is None:
                     continue
-                failed = _failed(variant, [i], source)
+                failed = _failed(variant, [i], source, same_language)
                 faithful.total += 1
                 faithful_lang[article.lang].total += 1
                 if failed:
@@ -117,7 +121,7 @@ def run(folders: list[Path], verbose: bool) -> dict[str, object]:
                 if made is None:
                     continue
                 claim, evidence = made
-                failed = _failed(claim, evidence, source)
+                failed = _failed(claim, evidence, source, same_language)
                 detection[kind].total += 1
                 by_lang[(kind, article.lang)].total += 1
                 if failed:
