@@ -34,7 +34,7 @@ from digest.delivery.subscribers import one_line
 from digest.errors import DigestError, InputError, UsageError, file_error, first_error
 from digest.fsutil import write_json_atomic
 from digest.manifest import ArticleRef, Manifest
-from digest.models import Article, Check, Digest, LanguageInfo, StoryResult, Summary
+from digest.models import Check, Digest, LanguageInfo, StoryResult, Summary
 from digest.output.render import render_digest
 from digest.review import (
     Action,
@@ -323,41 +323,7 @@ class Desk:
 
     def model_digest(self) -> Digest:
         """The edition as the model answered it, rebuilt from the manifest and desk.json."""
-        m = self.manifest
-        texts = self.desk.articles
-        return Digest(
-            title=m.title,
-            titles=m.titles,
-            colophon=m.colophon,
-            edition_date=m.edition_date,
-            generated_at=m.generated_at,
-            languages=m.languages,
-            articles=[
-                Article(
-                    id=a.id,
-                    title=a.title,
-                    text=texts.get(a.id, ""),
-                    url=a.url,
-                    published=a.published,
-                    source=a.source,
-                    source_lang=a.source_lang,
-                    section=a.section,
-                    trimmed=a.trimmed,
-                )
-                for a in m.articles
-            ],
-            results=self.answers,
-            briefs=m.briefs,
-            prompt=m.prompt,
-            model=m.model,
-            endpoint=m.endpoint,
-            structured_mode=m.structured_mode,
-            usage=m.usage,
-            cache_hits=m.cache_hits,
-            timings=m.timings,
-            warnings=m.warnings,
-            corrections=m.corrections,
-        )
+        return self.manifest.as_digest(texts=self.desk.articles, results=self.answers)
 
 
 def _now() -> datetime:

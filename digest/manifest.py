@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -153,13 +154,20 @@ class Manifest(BaseModel):
     def write(self, folder: Path) -> Path:
         return write_json_atomic(folder / MANIFEST, self.model_dump(mode="json"))
 
-    def as_digest(self) -> Digest:
-        """The edition as the renderers take it, for pages built later from the record
-        (archive, feeds): articles without their text, only published answers, the titles
-        as they were rendered, no colophon."""
+    def as_digest(
+        self,
+        texts: Mapping[str, str] | None = None,
+        results: list[StoryResult] | None = None,
+    ) -> Digest:
+        """The edition back as a Digest. Given the article ``texts`` and the model's own
+        ``results`` (desk.json), it is the edition as written, to re-render after an editor's
+        decision; without them, what pages built later from the record need (archive,
+        feeds): articles without text, only what was published, no colophon."""
+        whole = results is not None
         return Digest(
             title=self.title,
             titles=self.titles,
+            colophon=self.colophon and whole,
             edition_date=self.edition_date,
             generated_at=self.generated_at,
             languages=self.languages,
@@ -167,20 +175,29 @@ class Manifest(BaseModel):
                 Article(
                     id=a.id,
                     title=a.title,
-                    text="",
+                    text=(texts or {}).get(a.id, ""),
                     url=a.url,
                     published=a.published,
                     source=a.source,
                     source_lang=a.source_lang,
                     section=a.section,
+                    trimmed=a.trimmed,
                 )
                 for a in self.articles
             ],
-            results=[r for r in self.results if r.status == "published"],
-            briefs=[b for b in self.briefs if b.status == "published"],
+            results=[r for r in self.results if r.status == "published"]
+            if results is None
+            else results,
+            briefs=self.briefs if whole else [b for b in self.briefs if b.status == "published"],
             prompt=self.prompt,
             model=self.model,
             endpoint=self.endpoint,
+            structured_mode=self.structured_mode,
+            usage=self.usage,
+            cache_hits=self.cache_hits,
+            timings=self.timings,
+            warnings=self.warnings if whole else [],
+            corrections=self.corrections if whole else [],
         )
 
     @property
