@@ -14,8 +14,8 @@ from support.paths import SEEDS
 
 from digest.errors import InputError
 from digest.ingest.cleaning import (
-    clean_text,
     detect_language,
+    display_line,
     estimate_tokens,
     is_residue_line,
     sentence_ends,
@@ -425,15 +425,15 @@ def test_token_estimate_is_conservative_for_other_scripts() -> None:
 
 def test_clean_text_whitespace_and_invisible_characters() -> None:
     raw = "  Hello\u00a0\u00a0world\u200b  it´s\there \r\n\r\n\r\n\r\nSecond\u2028line\ufeff"
-    assert clean_text(raw) == "Hello world it’s here\n\nSecond\nline"
+    assert display_line(raw) == "Hello world it’s here\n\nSecond\nline"
 
 
 def test_clean_text_keeps_curly_quotes_and_normalises_nfc() -> None:
     assert (
-        clean_text("„Ja“, sagte er. “Yes,” she said. «Oui»")
+        display_line("„Ja“, sagte er. “Yes,” she said. «Oui»")
         == "„Ja“, sagte er. “Yes,” she said. «Oui»"
     )
-    assert clean_text("Cafe\u0301") == "Caf\u00e9"
+    assert display_line("Cafe\u0301") == "Caf\u00e9"
 
 
 def test_clean_text_drops_residue_only_at_the_edges() -> None:
@@ -444,11 +444,11 @@ def test_clean_text_drops_residue_only_at_the_edges() -> None:
         "Share this:\nLike this:\nLike Loading...\n3 Comments\nLeave a comment\n"
         "Yorumlar\nArtikel teilen\nLire aussi : Le pont\nDiscussion about this post\n"
     )
-    cleaned = clean_text(raw)
+    cleaned = display_line(raw)
     assert cleaned == (
         "The ferry is back.\nShare\nComments\nRead more about the plan on the council website."
     )
-    assert clean_text(cleaned) == cleaned  # idempotent: ids stay stable when cleaned twice
+    assert display_line(cleaned) == cleaned  # idempotent: ids stay stable when cleaned twice
 
 
 @pytest.mark.parametrize(

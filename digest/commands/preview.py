@@ -24,7 +24,7 @@ def preview(
     port: Annotated[
         int,
         typer.Option(min=0, max=65535, metavar="N", help="Port to listen on; 0 picks a free one."),
-    ] = 8000,
+    ] = 8765,
     host: Annotated[
         str, typer.Option(metavar="HOST", help="Address to listen on (keep it local).")
     ] = "127.0.0.1",

@@ -18,7 +18,7 @@ from digest.desk import DESK_FILE
 from digest.ingest.sentences import split_sentences
 from digest.manifest import Manifest
 from digest.models import Check, Claim
-from digest.output.text import clean_text
+from digest.output.text import display_line
 
 CONTEXT = 1  # sentences shown before and after a cited one
 
@@ -80,15 +80,15 @@ def evidence_view(folder: Path, manifest: Manifest, lang: str) -> EvidenceView:
         claims = [_claim(label, claim, sentences) for label, claim in result.summary.claims()]
         stories.append(
             StoryRow(
-                title=clean_text(ref.title if ref else result.article_id),
+                title=display_line(ref.title if ref else result.article_id),
                 url=ref.url if ref else None,
                 origin=result.origin,
-                note=clean_text(result.note),
+                note=display_line(result.note),
                 claims=claims,
             )
         )
     return EvidenceView(
-        title=clean_text(manifest.title_for(lang)),
+        title=display_line(manifest.title_for(lang)),
         lang=lang,
         stories=stories,
         texts_kept=bool(texts),
@@ -113,11 +113,11 @@ def _claim(label: str, claim: Claim, sentences: list[str]) -> ClaimRow:
         context.append(SentenceView(i, shorten(sentences[i - 1], 600), i in claim.evidence))
     return ClaimRow(
         label=label,
-        text=clean_text(claim.text),
+        text=display_line(claim.text),
         evidence=", ".join(map(str, claim.evidence)) or "none",
         status=status,
         checks=[
-            Check(name=c.name, status=c.status, detail=clean_text(c.detail)) for c in claim.checks
+            Check(name=c.name, status=c.status, detail=display_line(c.detail)) for c in claim.checks
         ],
         context=context,
     )

@@ -38,7 +38,7 @@ from digest.output.views import EditionView, build_edition
 
 ARCHIVE_ENTRIES = 200  # an archive feed lists the newest entries only
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-# What XML 1.0 cannot carry and clean_text leaves: lone surrogates, U+FFFE and U+FFFF.
+# What XML 1.0 cannot carry and display_line leaves: lone surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 

@@ -9,7 +9,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from digest.models import Check, Digest, safe_url
-from digest.output.text import clean_text
+from digest.output.text import display_line
 from digest.output.views import EditionView
 
 
@@ -51,13 +51,13 @@ def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]
             result = results.get((article.id, lang.code))
             rows.append(
                 ResultRow(
-                    item=clean_text(article.title),
+                    item=display_line(article.title),
                     url=safe_url(article.url),
-                    section=clean_text(article.section) or None,
+                    section=display_line(article.section) or None,
                     lang=lang.code,
                     status=result.status if result else "missing",
                     checks=[_clean_check(c) for c in result.checks] if result else [],
-                    reason=clean_text(result.reason) if result else "no result for this language",
+                    reason=display_line(result.reason) if result else "no result for this language",
                     attempts=result.attempts if result else 0,
                     cached=result.cached if result else False,
                 )
@@ -71,7 +71,7 @@ def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]
                 lang=brief.lang,
                 status=brief.status,
                 checks=[_clean_check(c) for c in brief.checks],
-                reason=clean_text(brief.reason),
+                reason=display_line(brief.reason),
                 attempts=0,
                 cached=brief.cached,
             )
@@ -88,20 +88,22 @@ def build_index(digest: Digest, editions: list[EditionView], warnings: list[str]
     if usage.cost is not None:
         usage_view["cost"] = format_decimal(usage.cost, format="#,##0.0000", locale="en")
     return IndexView(
-        title=clean_text(digest.title or (editions[0].title if editions else "")),
+        title=display_line(digest.title or (editions[0].title if editions else "")),
         date=format_date(digest.edition_date, format="long", locale="en"),
         generated_at=digest.generated_at.isoformat(timespec="seconds"),
-        model=clean_text(digest.model),
-        prompt=clean_text(digest.prompt),
-        endpoint=clean_text(digest.endpoint),
-        structured_mode=clean_text(digest.structured_mode),
+        model=display_line(digest.model),
+        prompt=display_line(digest.prompt),
+        endpoint=display_line(digest.endpoint),
+        structured_mode=display_line(digest.structured_mode),
         usage=usage_view,
         timings={k: f"{v:.2f} s" for k, v in digest.timings.items()},
-        warnings=[clean_text(w) for w in [*digest.warnings, *warnings]],
+        warnings=[display_line(w) for w in [*digest.warnings, *warnings]],
         editions=editions,
         rows=rows,
     )
 
 
 def _clean_check(check: Check) -> Check:
-    return Check(name=clean_text(check.name), status=check.status, detail=clean_text(check.detail))
+    return Check(
+        name=display_line(check.name), status=check.status, detail=display_line(check.detail)
+    )

@@ -24,7 +24,7 @@ from digest.fsutil import write_atomic, write_json_atomic
 from digest.models import Digest, LanguageInfo
 from digest.output.index_view import build_index
 from digest.output.strings import ENGLISH, STRING_KEYS, load_strings, strings_for
-from digest.output.text import clean_text, md_escape, md_url, wrap
+from digest.output.text import display_line, md_escape, md_url, wrap
 from digest.output.views import EditionView, build_edition
 from digest.resources import data_dir
 
@@ -36,7 +36,7 @@ __all__ = [
     "GMAIL_CLIP_BYTES",
     "STRING_KEYS",
     "RenderReport",
-    "clean_text",
+    "display_line",
     "email_html",
     "make_environment",
     "md_escape",
@@ -98,7 +98,7 @@ def render_digest(digest: Digest, out_dir: Path) -> RenderReport:
     return RenderReport(
         files=files,
         warnings=warnings,
-        title=clean_text(digest.title or english["title"]),
+        title=display_line(digest.title or english["title"]),
         titles={e.code: e.title for e in editions},
     )
 

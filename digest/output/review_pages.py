@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from digest.desk import Desk, editor_text
 from digest.errors import DigestError, UsageError
 from digest.models import Check, EditorMark, Summary, safe_url
-from digest.output.text import clean_text
+from digest.output.text import display_line
 from digest.review import ACTIONS, basis
 
 MAX_FORM_BYTES = 64_000
@@ -174,14 +174,14 @@ def review_view(
                     lang=code,
                     lang_name=names[code].english_name,
                     dir="rtl" if names[code].rtl else "ltr",
-                    title=clean_text(article.title),
+                    title=display_line(article.title),
                     url=safe_url(article.url),
                     state=shown.editor.action if shown.editor else "undecided",
                     state_line=_state_line(shown.editor, stale),
                     shown=shown.status == "published",
                     text=text,
                     checks=shown.checks if shown.status == "published" else answer.checks,
-                    reason=clean_text(shown.reason),
+                    reason=display_line(shown.reason),
                     model_published=answer.status == "published",
                     has_draft=answer.summary is not None,
                     sent=code in received,
@@ -190,7 +190,7 @@ def review_view(
                 )
             )
     return ReviewView(
-        title=clean_text(m.title),
+        title=display_line(m.title),
         edition_date=m.edition_date.isoformat(),
         editor=session.editor,
         required=session.required,
@@ -209,7 +209,7 @@ def _state_line(mark: EditorMark | None, stale: bool) -> str:
         line += f": {mark.note}"
     elif mark.reason:
         line += f": {mark.reason}"
-    return clean_text(line)
+    return display_line(line)
 
 
 def _when(at: datetime) -> str:

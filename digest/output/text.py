@@ -21,7 +21,7 @@ _MD_TAG_OPEN = re.compile(r"<(?![\s\d<=>-]|$)")
 _MD_REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
 
-def clean_text(value: str | None) -> str:
+def display_line(value: str | None) -> str:
     """One line of untrusted text: no control or bidi-override characters, spaces collapsed."""
     return " ".join(_UNSAFE_CHARS.sub("", value or "").split())
 
@@ -29,7 +29,7 @@ def clean_text(value: str | None) -> str:
 def md_escape(value: str) -> str:
     """Untrusted text as inert Markdown: no raw HTML, links, emphasis, code or blocks, and
     nothing escaped that Markdown does not need (a plain "&" or "<" reads as itself)."""
-    text = _MD_REFERENCE.sub("&amp;", clean_text(value))
+    text = _MD_REFERENCE.sub("&amp;", display_line(value))
     text = _MD_TAG_OPEN.sub("&lt;", text)
     text = _MD_INLINE.sub(r"\\\1", text)
     # Only the start of a line can open a list, quote, heading underline or ordered list.
@@ -49,7 +49,7 @@ def md_url(value: str | None) -> str:
 def wrap(value: str, width: int = 78, indent: str = "", hang: str | None = None) -> str:
     """Plain-text paragraph; URLs and hyphenated words are never split."""
     return textwrap.fill(
-        clean_text(value),
+        display_line(value),
         width=width,
         initial_indent=indent,
         subsequent_indent=indent if hang is None else hang,

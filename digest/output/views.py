@@ -2,7 +2,7 @@
 ``evidence``, numbered notes quoting the source sentences each claim rests on), labels for
 text that is not the model's own summary in this language, sections, corrections.
 
-Every string here has been through ``clean_text``; templates add only escaping.
+Every string here has been through ``display_line``; templates add only escaping.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from digest.languages import parse_language
 from digest.manifest import FORMATS, Manifest
 from digest.models import Article, Digest, LanguageInfo, StoryResult, Summary, safe_url
 from digest.output.strings import fill
-from digest.output.text import clean_text
+from digest.output.text import display_line
 
 _PREHEADER_HEADLINES = 3
 _PREHEADER_CHARS = 140
@@ -115,7 +115,9 @@ class _Notes:
         views = ([], [])  # type: tuple[list[ClaimView], list[ClaimView]]
         for group, claims in zip(views, (summary.sentences, summary.points), strict=True):
             for claim in claims:
-                group.append(ClaimView(clean_text(claim.text), self._note(claim.evidence, article)))
+                group.append(
+                    ClaimView(display_line(claim.text), self._note(claim.evidence, article))
+                )
         return views
 
     def _note(self, evidence: list[int], article: Article) -> tuple[int, ...]:
@@ -129,7 +131,7 @@ class _Notes:
         cited = [i for i in evidence if 1 <= i <= len(sentences)]
         if not cited:
             return ()
-        quote = " … ".join(clean_text(sentences[i - 1]) for i in cited)
+        quote = " … ".join(display_line(sentences[i - 1]) for i in cited)
         if len(quote) > _QUOTE_CHARS:
             quote = quote[: _QUOTE_CHARS - 1].rstrip() + "…"
         number = len(self.notes) + 1
@@ -138,7 +140,7 @@ class _Notes:
                 number=number,
                 quote=quote,
                 sentences=", ".join(map(str, cited)),
-                source_title=clean_text(article.title),
+                source_title=display_line(article.title),
                 url=safe_url(article.url),
             )
         )
@@ -155,17 +157,17 @@ def build_edition(
     for article in digest.articles:
         result = results.get((article.id, lang.code))
         story = _story(article, result, lang, strings, notes)
-        sections.setdefault(clean_text(article.section) or None, []).append(story)
+        sections.setdefault(display_line(article.section) or None, []).append(story)
     stories = [s for group in sections.values() for s in group]
     brief = next(
         (
-            clean_text(b.brief.overview)
+            display_line(b.brief.overview)
             for b in digest.briefs
             if b.lang == lang.code and b.status == "published" and b.brief
         ),
         None,
     )
-    title = clean_text(title_for(digest, lang, strings))
+    title = display_line(title_for(digest, lang, strings))
     own = [s.headline for s in stories if s.published and not s.text_lang]
     preheader = " · ".join(own[:_PREHEADER_HEADLINES]) or brief or title
     if len(preheader) > _PREHEADER_CHARS:
@@ -175,9 +177,9 @@ def build_edition(
     tokens = format_decimal(usage.prompt_tokens + usage.completion_tokens, locale=lang.locale)
     generated_by = fill(
         strings["generated_by"],
-        model=clean_text(digest.model),
-        prompt=clean_text(digest.prompt),
-        endpoint=clean_text(digest.endpoint),
+        model=display_line(digest.model),
+        prompt=display_line(digest.prompt),
+        endpoint=display_line(digest.endpoint),
     )
     tokens_line = fill(strings["tokens"], count=tokens)
     return EditionView(
@@ -214,7 +216,7 @@ def _story(
     notes: _Notes,
 ) -> StoryView:
     summary = result.summary if result and result.status == "published" else None
-    title = clean_text(article.title)
+    title = display_line(article.title)
     label, text_lang, text_dir = "", None, None
     if result is not None and summary is not None:
         label, text_lang, text_dir = _label(result, lang, strings)
@@ -222,9 +224,9 @@ def _story(
     return StoryView(
         id=article.id,
         published=summary is not None,
-        headline=clean_text(summary.headline) if summary else title,
-        summary=clean_text(summary.summary) if summary else "",
-        key_points=[clean_text(p) for p in summary.key_points] if summary else [],
+        headline=display_line(summary.headline) if summary else title,
+        summary=display_line(summary.summary) if summary else "",
+        key_points=[display_line(p) for p in summary.key_points] if summary else [],
         source_title=title,
         url=safe_url(article.url),
         note=story_note(result, strings, lang.locale),
@@ -258,7 +260,7 @@ def _corrections(
 ) -> list[CorrectionView]:
     return [
         CorrectionView(
-            headline=clean_text(c.headline),
+            headline=display_line(c.headline),
             line=fill(
                 strings["correction_from"],
                 date=format_date(c.edition_date, format="long", locale=lang.locale),
@@ -267,9 +269,9 @@ def _corrections(
             + fill(
                 strings["corrected_on"],
                 date=format_date(c.corrected_at.date(), format="long", locale=lang.locale),
-                note=clean_text(c.note),
+                note=display_line(c.note),
             ),
-            source_title=clean_text(c.source_title),
+            source_title=display_line(c.source_title),
             url=safe_url(c.url),
         )
         for c in digest.corrections
@@ -291,7 +293,7 @@ def story_note(result: StoryResult | None, strings: dict[str, str], locale: str)
         return ""
     if mark.action == "corrected":
         when = format_date(mark.at.date(), format="long", locale=locale)
-        return fill(strings["corrected_on"], date=when, note=clean_text(mark.note))
+        return fill(strings["corrected_on"], date=when, note=display_line(mark.note))
     if mark.action == "published" or any(c.status == "fail" for c in result.checks):
         return strings["editor_published_note"]
     return strings["edited_note"]
