@@ -15,7 +15,7 @@ from support.paths import SEEDS
 from digest.errors import InputError
 from digest.ingest.cleaning import (
     detect_language,
-    display_line,
+    clean_text,
     estimate_tokens,
     is_residue_line,
     sentence_ends,
@@ -425,15 +425,15 @@ def test_token_estimate_is_conservative_for_other_scripts() -> None:
 
 def test_clean_text_whitespace_and_invisible_characters() -> None:
     raw = "  Hello\u00a0\u00a0world\u200b  it´s\there \r\n\r\n\r\n\r\nSecond\u2028line\ufeff"
-    assert display_line(raw) == "Hello world it’s here\n\nSecond\nline"
+    assert clean_text(raw) == "Hello world it’s here\n\nSecond\nline"
 
 
 def test_clean_text_keeps_curly_quotes_and_normalises_nfc() -> None:
     assert (
-        display_line("„Ja“, sagte er. “Yes,” she said. «Oui»")
+        clean_text("„Ja“, sagte er. “Yes,” she said. «Oui»")
         == "„Ja“, sagte er. “Yes,” she said. «Oui»"
     )
-    assert display_line("Cafe\u0301") == "Caf\u00e9"
+    assert clean_text("Cafe\u0301") == "Caf\u00e9"
 
 
 def test_clean_text_drops_residue_only_at_the_edges() -> None:
@@ -444,11 +444,11 @@ def test_clean_text_drops_residue_only_at_the_edges() -> None:
         "Share this:\nLike this:\nLike Loading...\n3 Comments\nLeave a comment\n"
         "Yorumlar\nArtikel teilen\nLire aussi : Le pont\nDiscussion about this post\n"
     )
-    cleaned = display_line(raw)
+    cleaned = clean_text(raw)
     assert cleaned == (
         "The ferry is back.\nShare\nComments\nRead more about the plan on the council website."
     )
-    assert display_line(cleaned) == cleaned  # idempotent: ids stay stable when cleaned twice
+    assert clean_text(cleaned) == cleaned  # idempotent: ids stay stable when cleaned twice
 
 
 @pytest.mark.parametrize(
