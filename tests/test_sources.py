@@ -14,8 +14,8 @@ from support.paths import SEEDS
 
 from digest.errors import InputError
 from digest.ingest.cleaning import (
-    detect_language,
     clean_text,
+    detect_language,
     estimate_tokens,
     is_residue_line,
     sentence_ends,
