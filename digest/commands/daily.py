@@ -153,10 +153,18 @@ def print_summary(outcome: DailyOutcome) -> None:
     digest, stats = outcome.digest, outcome.stats
     report_withheld(digest)
     batch = f", batch {stats.batch_id}" if stats.batch_id else ""
+    earlier = f", {stats.repeats} already published" if stats.repeats else ""
+    earlier += f", {stats.updates} update(s)" if stats.updates else ""
+    fetched = (
+        f"; {stats.requests} request(s), {stats.not_modified} unchanged (304)"
+        if stats.requests
+        else ""
+    )
     print(
         f"edition {digest.edition_date.isoformat()}: kept {stats.kept} of {stats.found} "
-        f"stories ({stats.duplicates} duplicate(s), {stats.outside_window} outside the window, "
-        f"{stats.over_limit} over the limit), {stats.skipped} source(s) skipped; "
-        f"wrote {len(outcome.files)} file(s) in {len(digest.languages)} language(s) to "
-        + outcome_text(digest, outcome.out_dir, extra=batch)
+        f"stories ({stats.duplicates} duplicate(s), {stats.merged} merged into multi-source "
+        f"stories, {stats.outside_window} outside the window, {stats.over_limit} over the "
+        f"limit{earlier}; grouped {stats.method}), {stats.skipped} source(s) skipped"
+        f"{fetched}; wrote {len(outcome.files)} file(s) in {len(digest.languages)} "
+        "language(s) to " + outcome_text(digest, outcome.out_dir, extra=batch)
     )
