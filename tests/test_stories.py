@@ -308,6 +308,12 @@ def test_a_story_from_yesterday_with_a_new_source_is_an_update(
     assert "*Update · Earlier: " in markdown and "(March 13, 2025)*" in markdown
     text = (tmp_path / "out" / DAY.isoformat() / "digest.tr.txt").read_text("utf-8")
     assert "[Güncelleme] Önceki haber: " in text
+    from digest.manifest import Manifest
+    from digest.output.preview import PreviewPages
+
+    folder = tmp_path / "out" / DAY.isoformat()
+    front = PreviewPages().index(Manifest.load(folder), folder, "v", "nonce")
+    assert f"<td>2025-03-13: {FIRE_A[0]}</td>" in front
     # With site_url, the update links to the earlier story's archive page.
     settings_path = path.with_name("linked.toml")
     settings_path.write_text(
