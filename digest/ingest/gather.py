@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import zip_longest
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,13 +29,15 @@ from digest.fsutil import read_capped
 from digest.ingest.cleaning import one_line
 from digest.ingest.conditional import ConditionalStore, FetchCounts, fetch_conditional
 from digest.ingest.feeds import Feed, parse_feed
-from digest.ingest.fetch import HostLimits, is_http_url
+from digest.ingest.fetch import HostLimits, host_of, is_http_url
 from digest.ingest.files import article_from_html, load_inputs, make_article
 from digest.ingest.stories import Candidate, Window, normalize_url, without_tracking
 from digest.models import Article
 
 Notice = Callable[[str], None]
 MIN_FALLBACK_WORDS = 80  # a feed's own text shorter than this is a teaser, not an article
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Lead(BaseModel):
@@ -124,8 +128,13 @@ def gather(
             return exc.message
 
     feeds = [s for s in sources if s.feed]
-    with ThreadPoolExecutor(max_workers=limits.overall, thread_name_prefix="digest-feed") as pool:
-        read = dict(zip((id(s) for s in feeds), pool.map(read_feed, feeds), strict=True))
+    read = dict(
+        zip(
+            (id(s) for s in feeds),
+            _fetch_all(feeds, read_feed, lambda s: str(s.feed), limits.overall),
+            strict=True,
+        )
+    )
     for source in sources:
         if source.feed:
             for lead in _feed_leads(source, read[id(source)], out, warn):
@@ -139,8 +148,7 @@ def gather(
     def read_page(lead: Lead) -> tuple[Candidate | None, str | None, bool]:
         return _read_lead(lead, client, max_tokens, store, limits, counts)
 
-    with ThreadPoolExecutor(max_workers=limits.overall, thread_name_prefix="digest-fetch") as pool:
-        pages = list(pool.map(read_page, leads))
+    pages = _fetch_all(leads, read_page, lambda lead: lead.url or "", limits.overall)
     for candidate, message, skipped in pages:
         if message:
             warn(message, skipped=skipped)
@@ -149,6 +157,23 @@ def gather(
     store.prune()
     out.requests, out.not_modified, out.bytes = counts.requests, counts.not_modified, counts.bytes
     return out
+
+
+def _fetch_all(
+    items: list[T], work: Callable[[T], R], url: Callable[[T], str], workers: int
+) -> list[R]:
+    """``work`` on every item, ``workers`` at once, results in item order. Items are
+    started host by host in turn, so the per-host limit never leaves a worker waiting on
+    one busy host while others are idle (ten pages of one feed come in a row)."""
+    queues: dict[str, list[int]] = {}
+    for n, item in enumerate(items):
+        queues.setdefault(host_of(url(item)), []).append(n)
+    order = [n for row in zip_longest(*queues.values()) for n in row if n is not None]
+    results: dict[int, R] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest-fetch") as pool:
+        for n, result in zip(order, pool.map(lambda n: work(items[n]), order), strict=True):
+            results[n] = result
+    return [results[n] for n in range(len(items))]
 
 
 def _feed_leads(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import sys
 import threading
+import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -54,11 +55,13 @@ class _Handler(BaseHTTPRequestHandler):
             route = site.routes.get(path)
             site.in_flight += 1
             site.max_in_flight = max(site.max_in_flight, site.in_flight)
+        started = time.monotonic()
         try:
             self._answer(site, route)
         finally:
             with site.lock:
                 site.in_flight -= 1
+                site.spans.append((started, time.monotonic()))
 
     def _answer(self, site: Site, route: Route | None) -> None:
         if route is None:
@@ -124,6 +127,7 @@ class Site:
         self.max_in_flight = 0  # most requests handled at one moment
         self.not_modified = 0  # 304s answered
         self.bytes_sent = 0  # body bytes of full answers
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every request
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._serving = ExitStack()
