@@ -54,6 +54,15 @@ class StorySources(SourceSentences):
                 return part.label, sentence_id - part.first + 1
         return None
 
+    def in_language(self, lang: str | None) -> list[str]:
+        """The sentences, those in another language blanked (ids stay as numbered): what
+        an extract in ``lang`` may be made of."""
+        want = lang_key(lang)
+        return [
+            s if lang_key(c or self.lang) == want else ""
+            for s, c in zip(self.sentences, self.langs, strict=True)
+        ]
+
     def same_language(self, evidence: Sequence[int], lang: str | None) -> bool:
         """Every cited sentence is in ``lang`` (unknown ones count as the story's)."""
         want = lang_key(lang)

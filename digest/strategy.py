@@ -148,7 +148,13 @@ def _with_extract(
     if own is None or own.base != lang.base:
         return result
     source = summarizer.sources.of(article)
-    extract = extract_summary(article.title, source.sentences, source.lang)
+    sentences = source.sentences
+    if isinstance(article, StoryArticle):  # several sources: only those in this language
+        from digest.story_sources import StorySources
+
+        if isinstance(source, StorySources):
+            sentences = source.in_language(lang.base)
+    extract = extract_summary(article.title, sentences, source.lang)
     if extract is None:
         return result
     task = summarizer.task(article, lang, strategy.prompt_for(article))

@@ -229,6 +229,8 @@ def test_claim_checks_take_each_sources_figure_from_that_source() -> None:
     ]
     source = StorySources(parts, "en")
     assert source.where(3) == ("B", 1) and source.where(4) == ("C", 1)
+    # An extract in English may use A's and B's sentences, not C's German one (ids kept).
+    assert source.in_language("en")[2:] == ["Officials said 15 people died in Malatya.", ""]
     assert "Source B: b.example (en)\nTitle: t\n[3] Officials said" in source.numbered()
 
     def checked(text: str, evidence: list[int]) -> dict[str, str]:
