@@ -202,7 +202,7 @@ def plan_stories(
         article, info = _story(event, link, feed_titles, settings, story_ref)
         articles.append(article)
         infos.append(info)
-        records.append(_record(event, article, info))
+        records.append(_record(event, article, info, clustering.method))
     return StoryPlan(
         articles=articles,
         infos=infos,
@@ -281,9 +281,14 @@ def _story(
     return article, info
 
 
-def _record(event: Event, article: Article, info: StoryInfo) -> dict[str, Any]:
+def _record(event: Event, article: Article, info: StoryInfo, method: str) -> dict[str, Any]:
     """One story of stories.json: why it is in the edition and what it is made of."""
     origins = event.origins()
+    cluster = {
+        "method": method,
+        "cohesion": event.cohesion,
+        "merges": [m.model_dump(mode="json") for m in event.merges],
+    }
     return {
         "id": article.id,
         "title": article.title,
@@ -293,5 +298,6 @@ def _record(event: Event, article: Article, info: StoryInfo) -> dict[str, Any]:
         "language": event.lang,
         "sources_count": len(origins),
         "origins": origins,
+        "cluster": cluster,
         **info.model_dump(mode="json", exclude={"id"}),
     }

@@ -124,6 +124,10 @@ def test_two_outlets_one_story_with_sources_and_where_they_differ(
     fire = stories[0]  # two outlets: ranked first although older than the others
     assert fire["outlets"] == ["127.0.0.1", "127.0.0.2"]
     assert fire["prompt"] == "summarize-story@1"
+    assert fire["cluster"]["method"] == "lexical+embeddings"
+    [merge] = fire["cluster"]["merges"]
+    assert merge["kind"] == "lexical+embeddings" and merge["evidence"] >= 1
+    assert {merge["a"], merge["b"]} == {s["article_id"] for s in fire["sources"]}
     assert [(s["label"], s["url"]) for s in fire["sources"]] == [
         ("A", gazette.url("/news/fire")),
         ("B", wire.url("/news/fire")),

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from digest.ingest.clusters import Cluster, ClusterResult
+from digest.ingest.clusters import Cluster, ClusterResult, Merge
 from digest.ingest.disagreements import find_disagreements
 from digest.ingest.stories import Story, Window, aware
 from digest.models import Article, SourceDisagreement, SourceValue
@@ -38,6 +38,7 @@ class Event(BaseModel):
 
     members: list[Story]
     cohesion: float = 1.0
+    merges: list[Merge] = []  # the links that made the cluster (clusters.Merge)
     outlets: list[str]  # distinct, in member order
     lang: str | None = None
     score: float = 0.0
@@ -114,7 +115,13 @@ def build_events(
             key=lambda s: (s.article.source_lang != lang, position[s.article.id]),
         )
         outlets = list(dict.fromkeys(o for m in ordered for o in outlets_of(m, feed_titles)))
-        event = Event(members=ordered, cohesion=cluster.cohesion, outlets=outlets, lang=lang)
+        event = Event(
+            members=ordered,
+            cohesion=cluster.cohesion,
+            merges=cluster.merges,
+            outlets=outlets,
+            lang=lang,
+        )
         if len(outlets) > 1:
             event.disagreements = disagreements(event, feed_titles)
         events.append(event)
