@@ -176,6 +176,33 @@ def test_two_outlets_one_story_with_sources_and_where_they_differ(
     assert inputs[0] == ["probe"] and len(inputs[1]) == 4
     assert {body["model"] for body in endpoint_env.embedding_requests} == {"text-embedding-3-small"}
 
+    # The preview's front page lists the stories with their sources and disagreements.
+    from digest.manifest import Manifest
+    from digest.output.preview import PreviewPages
+
+    front = PreviewPages().index(Manifest.load(edition), edition, "v", "nonce")
+    assert '<table id="stories">' in front and "summarize-story@1" in front
+    assert "Sources differ on the number injured: 7 (127.0.0.1), 9 (127.0.0.2)" in front
+    assert "Grouped into stories by lexical+embeddings (text-embedding-3-small)" in front
+
+    # With --evidence, a note names the source (outlet and title) a claim's sentences are
+    # from, and quotes them; the answers come from the cache.
+    cited = invoke(
+        capsys, "--config", str(config(tmp_path, feeds)), "--date", "2025-03-14", "--evidence"
+    )
+    assert cited.code == 0 and "0 LLM call(s)" in cited.out
+    markdown = (edition / "digest.en.md").read_text(encoding="utf-8")
+    assert f"(127\\.0.0.1: {FIRE_A[0]}, 1)" in markdown  # md_escape: "127." opens a list
+
+    # Re-rendered from the folder (as the editor's desk does, from the manifest): the
+    # stories come from stories.json, so readers still see sources and disagreements.
+    from digest.output.render import render_digest
+
+    bare = Manifest.load(edition).as_digest().model_copy(update={"stories": []})
+    render_digest(bare, edition)
+    markdown = (edition / "digest.en.md").read_text(encoding="utf-8")
+    assert "> Sources differ on the number injured" in markdown and "2 sources: " in markdown
+
 
 def test_an_endpoint_without_embeddings_clusters_lexically_and_says_so(
     two_sites: tuple[Site, Site],
