@@ -478,3 +478,27 @@ def test_at_most_two_requests_at_once_per_host() -> None:
             gathered = gather(sources, client, window, 3000, limits=HostLimits(2, 8))
         assert len(gathered.candidates) == 12 and gathered.requests == 12
         assert one.max_in_flight == 2 and two.max_in_flight == 2
+
+
+def test_batch_api_asks_a_story_of_several_sources_with_the_story_prompt(
+    two_sites: tuple[Site, Site],
+    endpoint_env: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    gazette, wire = two_sites
+    path = config(tmp_path, publish(gazette, wire))
+    result = invoke(capsys, "--config", str(path), "--date", DAY.isoformat(), "--batch")
+    assert result.code == 0, result.err
+    users = [
+        message_text(m)
+        for body in endpoint_env.batch_requests
+        for m in body["messages"]
+        if m["role"] == "user"
+    ]
+    assert len(users) == 3  # three stories in their own language, one line each
+    assert sum("<<<SOURCES" in text for text in users) == 1
+    stories = stories_of(tmp_path)["stories"]
+    assert isinstance(stories, list) and stories[0]["prompt"] == "summarize-story@1"
+    # The edition's own answers came back through the batch: no story was asked directly.
+    assert not any("<<<SOURCES" in json.dumps(body) for body in endpoint_env.requests)
