@@ -125,7 +125,7 @@ def _helpers(settings: Settings, notice: Notice) -> Iterator[_Helpers]:
 
 
 def _cluster(
-    articles: list[Article], hours: float, helpers: _Helpers, settings: Settings
+    articles: list[Article], hours: float, helpers: _Helpers, settings: Settings, notice: Notice
 ) -> ClusterResult:
     questions = helpers.questions
     confirm = questions.same_event if questions and settings.daily.confirm_merges else None
@@ -137,6 +137,7 @@ def _cluster(
             )
         except EmbeddingsUnavailable as exc:
             helpers.embed, helpers.note = None, str(exc)
+            notice(f"clustering without embeddings: {exc}")
     return cluster_articles(articles, window_hours=hours, confirm=confirm, tuning=tuning)
 
 
@@ -158,7 +159,7 @@ def plan_stories(
     hours = parse_since(daily.cluster_window).total_seconds() / 3600
     warnings: list[str] = []
     with _helpers(settings, notice) as helpers:
-        result = _cluster([u.article for u in units], hours, helpers, settings)
+        result = _cluster([u.article for u in units], hours, helpers, settings, notice)
         events = build_events(units, result, feed_titles, languages)
         counts.merged = len(units) - len(events)
         earlier, problems = load_earlier(settings.out, day, daily.continuity_days)
