@@ -18,7 +18,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ORDER = [
     "startup", "render", "cache", "throughput", "pacing", "soak", "local_model", "strategy",
-    "faithfulness",
+    "faithfulness", "fetch",
 ]  # fmt: skip
 
 

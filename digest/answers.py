@@ -135,10 +135,24 @@ class VerdictsAnswer(BaseModel):
     verdicts: list[ClaimVerdict] = Field(min_length=1, max_length=12)
 
 
+class SameEventAnswer(BaseModel):
+    """``same_event``: do two articles report the same event (clustering's confirm hook)?"""
+
+    same_event: bool
+
+
+class SectionAnswer(BaseModel):
+    """``section``: one section of the edition's list, or "none" (daily ``classify``)."""
+
+    section: str = Field(min_length=1, max_length=60)
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "summary": SummaryAnswer,
     "summary_evidence": EvidencedSummaryAnswer,
     "translation": TranslationAnswer,
     "verdicts": VerdictsAnswer,
     "brief": Brief,
+    "same_event": SameEventAnswer,
+    "section": SectionAnswer,
 }

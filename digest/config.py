@@ -186,10 +186,36 @@ class SourceConfig(_Section):
         )
 
 
+DEFAULT_SECTIONS = ["World", "Politics", "Business", "Technology", "Science", "Sport", "Culture"]
+
+
 class DailySettings(_Section):
+    """`digest daily`: sources and window, how articles become stories, sections, fetching."""
+
     sources: list[SourceConfig] = []
     since: str = "24h"
     max_stories: int = Field(default=20, ge=1)
+    # Stories: articles of one event across outlets and languages (digest.ingest.clusters).
+    cluster_window: str = "48h"  # articles further apart never share a story
+    embeddings: Literal["auto", "off"] = "auto"  # auto: when the endpoint serves them
+    embedding_model: str = "text-embedding-3-small"
+    embedding_threshold: float = Field(default=0.8, gt=0, le=1)
+    confirm_merges: bool = False  # ask prompts/same-event about borderline merges
+    same_event_prompt: str = "same-event"
+    story_prompt: str = "summarize-story"  # a story from several sources, or an update
+    continuity_days: int = Field(default=3, ge=0)  # updates of stories this many days back
+    # Sections: this list, filled from a source's section, feed categories (category_map,
+    # then built-in words) or, with classify, prompts/classify-section.
+    sections: list[str] = DEFAULT_SECTIONS
+    category_map: dict[str, str] = {}
+    classify: bool = False
+    classify_prompt: str = "classify-section"
+    min_section_stories: int = Field(default=2, ge=1)  # fewer: "More news", no heading
+    # Fetching: conditional GET (ETag / Last-Modified, state in OUT/.fetch-state/) and
+    # at most per_host requests at once to one host, fetch_concurrency in all.
+    conditional_get: bool = True
+    per_host: int = Field(default=2, ge=1)
+    fetch_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class Settings(_Section):

@@ -1,12 +1,14 @@
 """`digest daily`: the day's sources (feeds, URL lists, folders) -> one dated edition.
 
 Top to bottom: read every source (``digest.ingest.gather``: a bad feed or page is a
-warning, never fatal) -> time window, dedupe, rank, limit, sections
-(``digest.ingest.stories``) -> the edition (``digest.edition``: summaries in every
-language, optionally through the Batch API first, and an "in brief" overview per
-language) -> ``OUT/<YYYY-MM-DD>/`` with ``stories.json``, carrying the corrections made
-to earlier days' editions under OUT (``digest.corrections``). Everything paid for is cached, so
-a re-run the same day costs no LLM call and rewrites the edition in place; other days'
+warning, never fatal; feeds and pages fetched conditionally, a few at once per host) ->
+stories (``digest.daily_stories``: time window, dedupe, events across outlets and
+languages, updates of earlier editions' stories, rank, limit, sections) -> the edition
+(``digest.edition``: summaries in every language, a story of several sources from all of
+them, optionally through the Batch API first, and an "in brief" overview per language) ->
+``OUT/<YYYY-MM-DD>/`` with ``stories.json``, carrying the corrections made to earlier
+days' editions under OUT (``digest.corrections``). Everything paid for is cached, so a
+re-run the same day costs no LLM call and rewrites the edition in place; other days'
 folders are never touched. No printing here: the CLI reports what comes back.
 """
 
@@ -20,6 +22,7 @@ import httpx
 from pydantic import BaseModel
 
 from digest.config import Settings, SourceConfig
+from digest.daily_stories import StoryPlan, plan_stories
 from digest.edition import (
     EditionOutcome,
     EditionPlan,
@@ -29,9 +32,10 @@ from digest.edition import (
     write_edition,
 )
 from digest.errors import ExitCode, UsageError
-from digest.ingest.fetch import make_http_client
+from digest.ingest.conditional import ConditionalStore
+from digest.ingest.fetch import HostLimits, make_http_client
 from digest.ingest.gather import gather
-from digest.ingest.stories import Story, make_window, select_stories
+from digest.ingest.stories import make_window
 from digest.languages import parse_languages
 from digest.prompts import load_prompt
 from digest.summarize import Progress
@@ -41,12 +45,18 @@ STORIES_FILE = "stories.json"
 
 
 class DailyStats(BaseModel):
-    found: int = 0  # stories seen in the sources (feed entries, URLs, files)
-    kept: int = 0
+    found: int = 0  # articles seen in the sources (feed entries, URLs, files)
+    kept: int = 0  # stories in the edition
     duplicates: int = 0
+    merged: int = 0  # articles told as part of another article's story
     outside_window: int = 0
     over_limit: int = 0
+    repeats: int = 0  # stories an earlier edition told, with nothing new: left out
+    updates: int = 0  # stories continuing an earlier edition's
     skipped: int = 0  # feeds, pages and folders that gave nothing (see warnings)
+    requests: int = 0  # HTTP requests for feeds and pages
+    not_modified: int = 0  # of those, answered 304: the stored copy was used
+    method: str = "lexical"  # how articles were grouped into stories
     batch_id: str | None = None
 
 
@@ -81,30 +91,51 @@ def run_daily(
     languages = parse_languages(settings.languages)
     specs = load_specs(settings)
     brief = load_prompt(settings.brief_prompt)
+    story_prompt = load_prompt(settings.daily.story_prompt)
     now = (now or datetime.now()).astimezone()
     day = edition_date or now.date()
     window = make_window(settings.daily.since, now=now, day=edition_date)
     out_dir = settings.out / day.isoformat()
 
+    daily = settings.daily
+    store = ConditionalStore.beside(settings.out) if daily.conditional_get else None
+    limits = HostLimits(daily.per_host, daily.fetch_concurrency)
     client = http if http is not None else make_http_client()
     try:
-        gathered = gather(sources, client, window, settings.max_article_tokens, notice)
+        gathered = gather(
+            sources, client, window, settings.max_article_tokens, notice, store=store, limits=limits
+        )
     finally:
         if http is None:
             client.close()
-    selection = select_stories(
-        gathered.candidates, window, limit=settings.daily.max_stories, now=now
+    gathered_at = time.monotonic() - started
+    stories = plan_stories(
+        gathered.candidates,
+        gathered.feed_titles,
+        settings,
+        window,
+        now=now,
+        day=day,
+        languages=[lang.base for lang in languages],
+        notice=notice,
     )
+    counts = stories.counts
     stats = DailyStats(
         found=gathered.found,
-        kept=len(selection.stories),
-        duplicates=gathered.duplicates + selection.duplicates,
-        outside_window=gathered.outside_window + selection.outside_window,
-        over_limit=selection.over_limit,
+        kept=len(stories.articles),
+        duplicates=gathered.duplicates + counts.duplicates,
+        merged=counts.merged,
+        outside_window=gathered.outside_window + counts.outside_window,
+        over_limit=counts.over_limit,
+        repeats=counts.repeats,
+        updates=counts.updates,
         skipped=gathered.skipped,
+        requests=gathered.requests,
+        not_modified=gathered.not_modified,
+        method=stories.clustering.method,
     )
-    gathered_at = time.monotonic() - started
-    warnings = list(gathered.warnings)
+    storied_at = time.monotonic() - started - gathered_at
+    warnings = [*gathered.warnings, *stories.warnings]
 
     def note(message: str) -> None:
         warnings.append(message)
@@ -113,10 +144,10 @@ def run_daily(
     state = batch_state_path(out_dir)
     if not batch and state.exists():
         note(f"an unfinished batch ({state}) is waiting; run with --batch to collect it")
-    if not selection.stories:
+    if not stories.articles:
         note("no stories in the window; the edition is empty")
     plan = EditionPlan(
-        articles=[s.article for s in selection.stories],
+        articles=stories.articles,
         languages=languages,
         prompt=specs.prompt,
         translate=specs.translate,
@@ -124,35 +155,37 @@ def run_daily(
         brief=brief,
         edition_date=day,
         batch_state=state if batch else None,
+        story_prompt=story_prompt,
     )
     digest = summarise_edition(
         plan, settings, notice=note, progress=progress, on_start=on_start, sleep=sleep
     )
     digest.warnings = [*warnings, *digest.warnings]
-    digest.timings = {"gather": round(gathered_at, 3), **digest.timings}
+    digest.timings = {
+        "gather": round(gathered_at, 3),
+        "stories": round(storied_at, 3),
+        **digest.timings,
+    }
+    digest.stories = stories.infos
+    digest.clustering = stories.clustering
+    digest.usage = digest.usage + stories.usage
     outcome = write_edition(
         digest,
         out_dir,
         started=started,
-        extra={STORIES_FILE: story_records(selection.stories)},
+        extra={STORIES_FILE: story_record(day, stories)},
         editions=settings.out,  # earlier days' corrections are carried in this one
     )
     stats.batch_id = digest.batch_id
     return DailyOutcome(**outcome.model_dump(), stats=stats)
 
 
-def story_records(stories: list[Story]) -> list[dict[str, object]]:
-    """stories.json: why each story is in the edition (rank inputs), in edition order."""
-    return [
-        {
-            "id": s.article.id,
-            "title": s.article.title,
-            "url": s.article.url,
-            "section": s.article.section,
-            "published": s.article.published.isoformat() if s.article.published else None,
-            "sources_count": s.sources_count,
-            "sources": s.origins,
-            "score": s.score,
-        }
-        for s in stories
-    ]
+def story_record(day: date, stories: StoryPlan) -> dict[str, object]:
+    """stories.json: how articles became stories, and each story in edition order: its
+    sources (outlet, link or file, the start of its text), rank inputs, disagreements and
+    the earlier story it updates."""
+    return {
+        "edition_date": day.isoformat(),
+        "clustering": stories.clustering.model_dump(mode="json"),
+        "stories": stories.records,
+    }

@@ -37,7 +37,7 @@ from digest.llm.client import LLMClient
 from digest.llm.endpoint import open_endpoint
 from digest.llm.probe import settle_mode
 from digest.manifest import Manifest
-from digest.models import Article, Digest, LanguageInfo, StoryResult
+from digest.models import Article, Digest, LanguageInfo, StoryArticle, StoryResult
 from digest.output.feeds import write_edition_feeds
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
@@ -59,6 +59,12 @@ class EditionPlan(BaseModel):
     brief: PromptSpec | None = None  # the "in brief" overview (daily), or none
     edition_date: date
     batch_state: Path | None = None  # Batch API first (daily --batch), resumable from here
+    story_prompt: PromptSpec | None = None  # daily: stories told by several sources
+
+    def prompt_for(self, article: Article) -> PromptSpec:
+        if self.story_prompt is not None and isinstance(article, StoryArticle):
+            return self.story_prompt
+        return self.prompt
 
 
 class EditionOutcome(BaseModel):
@@ -136,8 +142,8 @@ def summarise_edition(
             concurrency=concurrency,
             progress=progress,
         )
-        results = _paid_by_batch(results, batch, plan.prompt)
-        pivots = _paid_by_batch(pivots, batch, plan.prompt)
+        results = _paid_by_batch(results, batch, plan)
+        pivots = _paid_by_batch(pivots, batch, plan)
         digest = _digest(plan, settings, results, model=llm.model, mode=str(llm.mode))
         digest.pivots = pivots
         digest.structured_mode_source = llm.mode_source
@@ -188,6 +194,7 @@ def _strategy(plan: EditionPlan, settings: Settings) -> Strategy:
         verify=plan.verify,
         extract_fallback=settings.extract_fallback,
         source_language_fallback=settings.source_language_fallback,
+        story_prompt=plan.story_prompt,
     )
 
 
@@ -216,21 +223,26 @@ def _batch_first(
             task
             for article in plan.articles
             if (own := own_language(article)) is not None
-            for task in summarizer.pending([article], [own], plan.prompt)
+            for task in summarizer.pending([article], [own], plan.prompt_for(article))
         ]
     else:
-        pending = summarizer.pending(plan.articles, plan.languages, plan.prompt)
+        pending = [
+            task
+            for article in plan.articles
+            for task in summarizer.pending([article], plan.languages, plan.prompt_for(article))
+        ]
     return runner.run(pending, plan.prompt.ref)
 
 
 def _paid_by_batch(
-    results: list[StoryResult], outcome: BatchOutcome, prompt: PromptSpec
+    results: list[StoryResult], outcome: BatchOutcome, plan: EditionPlan
 ) -> list[StoryResult]:
     """Batch answers come back through the cache, but they were paid for in this run."""
     answered = set(outcome.answered)
+    refs = {a.id: plan.prompt_for(a).ref for a in plan.articles}
     return [
         r.model_copy(update={"cached": False})
-        if r.cached and f"{r.article_id}:{r.lang}:{prompt.ref}" in answered
+        if r.cached and f"{r.article_id}:{r.lang}:{refs.get(r.article_id)}" in answered
         else r
         for r in results
     ]

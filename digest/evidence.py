@@ -14,7 +14,7 @@ import threading
 
 from digest.checks.claims import CLAIM_CHECKS, SourceSentences, check_claim, check_headline
 from digest.langid import lang_key
-from digest.models import Article, Check, Claim, Summary
+from digest.models import Article, Check, Claim, StoryArticle, Summary
 
 MIN_POINTS = 3
 CLAIM_CHECK_NAMES = frozenset(spec.name for spec in CLAIM_CHECKS)
@@ -31,9 +31,26 @@ class SourceBook:
         with self._lock:
             found = self._sources.get(article.id)
             if found is None:
-                found = SourceSentences.from_text(article.text, article.source_lang)
+                found = _split(article)
                 self._sources[article.id] = found
             return found
+
+
+def _split(article: Article) -> SourceSentences:
+    if isinstance(article, StoryArticle):  # several sources, numbered on (digest.story_sources)
+        from digest.story_sources import StorySources
+
+        return StorySources(article.parts, article.source_lang)
+    return SourceSentences.from_text(article.text, article.source_lang)
+
+
+def _same_language(source: SourceSentences, evidence: list[int], lang: str | None) -> bool:
+    """Whether a claim in ``lang`` citing ``evidence`` gets the same-language checks: the
+    article is in ``lang``; for a story of several sources, every cited sentence is."""
+    same_for = getattr(source, "same_language", None)
+    if callable(same_for):
+        return bool(same_for(evidence, lang))
+    return lang_key(lang) == source.lang if source.lang else True
 
 
 def has_evidence(summary: Summary) -> bool:
@@ -46,7 +63,6 @@ def evaluate(
     """The summary with each claim's checks filled in, and one check per claim-check name
     for the whole answer (failed if any claim failed it; the details name the claims).
     ``headline=False``: the headline is the article's own title (an extract's), not a claim."""
-    same = lang_key(lang) == source.lang if source.lang else True
     claims: dict[str, list[Claim]] = {"sentences": [], "points": []}
     for label, claim in summary.claims():
         checks = check_claim(
@@ -55,18 +71,19 @@ def evaluate(
             source,
             label=label,
             claim_lang=lang,
-            same_language=same,
+            same_language=_same_language(source, claim.evidence, lang),
         )
         group = "sentences" if label.startswith("summary") else "points"
         # Verdicts from elsewhere (the verifier pass) stay with the claim.
         kept = [c for c in claim.checks if c.name not in CLAIM_CHECK_NAMES]
         claims[group].append(claim.model_copy(update={"checks": checks + kept}))
+    cited = [c.evidence for _, c in summary.claims()]
     title = check_headline(
         summary.headline,
-        [c.evidence for _, c in summary.claims()],
+        cited,
         source,
         claim_lang=lang,
-        same_language=same,
+        same_language=_same_language(source, [i for ids in cited for i in ids], lang),
     )
     annotated = summary.model_copy(
         update={"sentences": claims["sentences"], "points": claims["points"]}

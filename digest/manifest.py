@@ -28,8 +28,10 @@ from digest.models import (
     Article,
     BriefResult,
     CarriedCorrection,
+    ClusteringInfo,
     Digest,
     LanguageInfo,
+    StoryInfo,
     StoryResult,
     TrimNote,
     Usage,
@@ -78,6 +80,10 @@ class Manifest(BaseModel):
     colophon: bool = False
     review: ReviewRecord | None = None
     corrections: list[CarriedCorrection] = []
+    # daily: each story's sources, disagreements and the story it updates (stories.json has
+    # the same and more), and how articles were grouped into stories.
+    stories: list[StoryInfo] = []
+    clustering: ClusteringInfo | None = None
 
     @classmethod
     def of(
@@ -133,6 +139,8 @@ class Manifest(BaseModel):
             colophon=digest.colophon,
             review=review.public() if review is not None and not review.empty else None,
             corrections=digest.corrections,
+            stories=[_without_excerpts(story) for story in digest.stories],
+            clustering=digest.clustering,
         )
 
     @classmethod
@@ -198,6 +206,8 @@ class Manifest(BaseModel):
             timings=self.timings,
             warnings=self.warnings if whole else [],
             corrections=self.corrections if whole else [],
+            stories=self.stories,
+            clustering=self.clustering,
         )
 
     @property
@@ -216,3 +226,9 @@ class Manifest(BaseModel):
     def file_name(code: str, kind: str) -> str:
         """``digest.<code>.<kind>``: the one place the output file names are spelled."""
         return f"digest.{code}.{kind}"
+
+
+def _without_excerpts(story: StoryInfo) -> StoryInfo:
+    """The manifest stays small: source excerpts live in stories.json only."""
+    sources = [s.model_copy(update={"excerpt": ""}) for s in story.sources]
+    return story.model_copy(update={"sources": sources})

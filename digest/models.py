@@ -140,6 +140,95 @@ class Brief(BaseModel):
         return [AnswerField(name="overview", kind="overview", text=self.overview)]
 
 
+class StoryPart(BaseModel):
+    """One source of a story summarised from several: its sentences as the prompt numbers
+    them (``first`` is the global id of its first sentence)."""
+
+    label: str  # "A", "B" ...
+    outlet: str
+    title: str
+    url: str | None = None
+    lang: str | None = None
+    sentences: list[str]
+    first: int
+
+
+class StoryArticle(Article):
+    """A story told by several articles (or continuing an earlier one), summarised as one:
+    ``text`` is every part's sentences, one per line, in prompt order; ``previous`` is the
+    earlier story's summary when this one is an update (the prompt leads with what is new)."""
+
+    parts: list[StoryPart] = Field(min_length=1)
+    previous: str | None = None
+    previous_date: str | None = None
+
+
+class StorySource(BaseModel):
+    """One article of a story: listed for readers, recorded in stories.json."""
+
+    label: str  # how the story prompt names it ("A"); its sentences are ``sentences``
+    article_id: str
+    outlet: str  # the site's host, else the feed's title, else the file's name
+    title: str
+    url: str | None = None
+    path: str | None = None  # the file it was read from (a folder source)
+    location: str  # where it was read: its URL, else its file, else its feed entry's title
+    lang: str | None = None
+    published: datetime | None = None
+    origins: list[str] = []  # the feeds, sites and folders that carried it
+    sentences: list[int] = []  # [first, last] global ids in the story prompt; [] not in it
+    excerpt: str = ""  # the start of its text (stories.json only: later editions match on it)
+
+
+class SourceValue(BaseModel):
+    value: str
+    outlets: list[str]
+
+
+class SourceDisagreement(BaseModel):
+    """A figure or a name the sources of one story give differently (ingest.disagreements)."""
+
+    what: str  # dead, injured, missing, evacuated, arrested, flights, governor, mayor, coach
+    kind: Literal["figure", "name"]
+    values: list[SourceValue]
+
+
+class StoryUpdate(BaseModel):
+    """The earlier story (a previous edition under the same OUT) this one continues."""
+
+    edition_date: date
+    story_id: str
+    title: str
+    headlines: dict[str, str] = {}  # language code -> the earlier headline as published
+
+
+class StoryInfo(BaseModel):
+    """What the daily edition knows about a story beyond its text (stories.json, manifest)."""
+
+    id: str  # the article id the edition summarised (a StoryArticle's for several sources)
+    sources: list[StorySource]
+    outlets: list[str] = Field(description="independent outlets: distinct hosts, else feeds")
+    score: float = 0.0
+    cohesion: float = 1.0
+    prompt: str | None = None  # the story prompt, when summarised from several sources
+    disagreements: list[SourceDisagreement] = []
+    update: StoryUpdate | None = None
+
+
+class ClusteringInfo(BaseModel):
+    """How the day's articles were grouped into events."""
+
+    method: str  # lexical, lexical+embeddings, embeddings
+    embedding_model: str | None = None
+    note: str = ""  # why embeddings were not used, when they were wanted
+    articles: int = 0
+    clusters: int = 0
+    window_hours: float = 0.0
+    candidate_pairs: int = 0
+    confirmed: int = 0  # borderline merges put to the same-event prompt
+    refused: int = 0  # of those, refused
+
+
 class Usage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
@@ -261,6 +350,8 @@ class Digest(BaseModel):
     warnings: list[str] = []
     batch_id: str | None = None  # the Batch API batch that answered part of the edition
     corrections: list[CarriedCorrection] = []  # carried from earlier editions (digest.corrections)
+    stories: list[StoryInfo] = []  # daily: sources, disagreements, updates per story
+    clustering: ClusteringInfo | None = None  # daily: how articles became stories
 
     def results_by_item(self) -> dict[tuple[str, str], StoryResult]:
         """(article id, language code) -> result; build once, look up many times."""

@@ -22,7 +22,7 @@ from digest.errors import UsageError
 from digest.extract import extract_summary
 from digest.fanout import run_all
 from digest.languages import parse_language
-from digest.models import Article, LanguageInfo, StoryResult
+from digest.models import Article, LanguageInfo, StoryArticle, StoryResult
 from digest.prompts import PromptSpec
 from digest.summarize import Progress, Summarizer
 from digest.translate import Translator, enforce_consistent_names
@@ -37,6 +37,12 @@ class Strategy:
     verify: PromptSpec | None
     extract_fallback: bool
     source_language_fallback: bool
+    story_prompt: PromptSpec | None = None  # a story of several sources (digest.story_sources)
+
+    def prompt_for(self, article: Article) -> PromptSpec:
+        if self.story_prompt is not None and isinstance(article, StoryArticle):
+            return self.story_prompt
+        return self.prompt
 
 
 def own_language(article: Article) -> LanguageInfo | None:
@@ -64,7 +70,7 @@ def summarise(
 
     def summary(article: Article, lang: LanguageInfo) -> Callable[[], StoryResult]:
         def work() -> StoryResult:
-            task = summarizer.task(article, lang, strategy.prompt)
+            task = summarizer.task(article, lang, strategy.prompt_for(article))
             result = summarizer.summarize_task(task)
             if verifier is not None:
                 result = verifier.verify(task, result)
@@ -142,10 +148,16 @@ def _with_extract(
     if own is None or own.base != lang.base:
         return result
     source = summarizer.sources.of(article)
-    extract = extract_summary(article.title, source.sentences, source.lang)
+    sentences = source.sentences
+    if isinstance(article, StoryArticle):  # several sources: only those in this language
+        from digest.story_sources import StorySources
+
+        if isinstance(source, StorySources):
+            sentences = source.in_language(lang.base)
+    extract = extract_summary(article.title, sentences, source.lang)
     if extract is None:
         return result
-    task = summarizer.task(article, lang, strategy.prompt)
+    task = summarizer.task(article, lang, strategy.prompt_for(article))
     summary, checks = summarizer.judge(task, extract, headline=False)
     if any(c.status == "fail" for c in checks):
         return result

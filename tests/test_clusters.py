@@ -221,3 +221,14 @@ def test_name_disagreement_needs_same_given_name() -> None:
     [found] = find_disagreements([a, b])
     assert found.kind == "name" and found.what == "governor"
     assert find_disagreements([a, c]) == []
+
+
+def test_one_language_and_featureless_batches_cluster_without_error() -> None:
+    """No anchors are shared across languages when there is one language; an article of
+    stop words only has no features at all: neither may crash the day's clustering."""
+    en, van = article(QUAKE_EN, "en"), article(VAN_EN, "en", hours=6)
+    again = article(QUAKE_EN + " More to follow.", "en", hours=1)
+    found = groups([en, van, again])
+    assert together(found, en, again) and not together(found, en, van)
+    empty = [article("the and of", "en"), article("to be or not", "en")]
+    assert len(groups(empty)) == 2

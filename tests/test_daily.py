@@ -30,18 +30,18 @@ from support.sites import (
 )
 
 from digest.errors import FeedError, FetchError, UsageError
+from digest.ingest.events import Event, rank_events
 from digest.ingest.feeds import html_to_text, parse_feed
 from digest.ingest.fetch import USER_AGENT, fetch, make_http_client
 from digest.ingest.files import make_article
+from digest.ingest.sections import arrange, map_category, section_for
 from digest.ingest.stories import (
     Candidate,
     Story,
     dedupe,
-    group_sections,
     make_window,
     normalize_url,
     parse_since,
-    rank,
     without_tracking,
 )
 from digest.models import Article
@@ -149,43 +149,63 @@ def test_dedupe_merges_same_url_and_near_same_text_and_counts_sources() -> None:
     assert [s.sources_count for s in stories] == [2, 2, 1]
 
 
-def test_rank_puts_stories_from_more_sources_and_fresher_ones_first() -> None:
+def test_rank_puts_stories_from_more_outlets_and_fresher_ones_first() -> None:
     now = datetime(2025, 3, 14, 12, tzinfo=UTC)
     window = make_window("24h", now=now)
 
-    def story(slug: str, hours_ago: float | None, origins: list[str]) -> Story:
+    def event(slug: str, hours_ago: float | None, outlets: list[str]) -> Event:
         when = now - timedelta(hours=hours_ago) if hours_ago is not None else None
-        return Story(article=article(STORIES[slug].text, published=when), origins=origins)
+        story = Story(article=article(STORIES[slug].text, published=when), origins=["a"])
+        return Event(members=[story], outlets=outlets)
 
-    ranked = rank(
+    ranked = rank_events(
         [
-            story("ferry", 1, ["a"]),
-            story("library", None, ["a"]),
-            story("bridge", 10, ["a", "b"]),  # 0.58 fresh + 0.5 for the second source
-            story("park", 6, ["a"]),
+            event("ferry", 1, ["a.org"]),
+            event("library", None, ["a.org"]),
+            event("bridge", 10, ["a.org", "b.org"]),  # 0.58 fresh + 0.5 for the second outlet
+            event("park", 6, ["a.org"]),
         ],
         window,
         now,
     )
-    order = [s.article.text[:20] for s in ranked]
+    order = [e.lead.text[:20] for e in ranked]
     expected = ["bridge", "ferry", "park", "library"]
     assert order == [STORIES[slug].text[:20] for slug in expected]
     assert ranked[-1].score == 0.0  # undated: no freshness
 
 
-def test_sections_group_stories_unsectioned_first_then_by_best_story() -> None:
-    def story(slug: str, section: str | None) -> Story:
-        return Story(article=article(STORIES[slug].text, section=section), origins=["a"])
+def test_sections_come_from_config_then_categories_and_lone_stories_go_to_more_news() -> None:
+    sections = ["World", "Politics", "Business", "Technology", "Science", "Sport", "Culture"]
+    assert map_category("Economy & Markets", sections, {}) == "Business"
+    assert map_category("Fußball", sections, {}) == "Sport"
+    assert map_category("Regionales", sections, {"regionales": "World"}) == "World"
+    assert map_category("Regionales", sections, {}) is None
+    assert map_category("culture", sections, {}) == "Culture"  # a section's own name
 
-    grouped = group_sections(
-        [
-            story("bridge", "Transport"),
-            story("library", "Culture"),
-            story("ferry", "Transport"),
-            story("park", None),
-        ]
-    )
-    assert [s.article.section for s in grouped] == [None, "Transport", "Transport", "Culture"]
+    def event(slug: str, section: str | None, category: str | None, score: float) -> Event:
+        story = Story(
+            article=article(STORIES[slug].text, section=section),
+            origins=["a"],
+            category=category,
+        )
+        return Event(members=[story], outlets=["a.org"], score=score)
+
+    events = [
+        event("bridge", None, "Transport", 0.9),
+        event("library", None, "Arts", 0.8),
+        event("ferry", "Around town", "World", 0.7),  # the source's configured section wins
+        event("park", None, "Culture", 0.6),
+        event("night-market", None, "Politics", 0.5),
+    ]
+    for e in events:
+        e.section = section_for(e, sections, {})
+    assert [e.section for e in events] == [None, "Culture", "Around town", "Culture", "Politics"]
+    arranged = arrange(events, sections, min_stories=2)
+    # Culture (2 stories) keeps its heading; the lone Politics and Around town stories join
+    # "More news" at the end, best first.
+    assert [e.section for e in arranged] == ["Culture", "Culture", None, None, None]
+    assert [e.score for e in arranged] == [0.8, 0.6, 0.9, 0.7, 0.5]
+    assert [e.section for e in arrange(events[:1], sections, 1)] == [None]
 
 
 # --- fetching -----------------------------------------------------------------------------
@@ -297,20 +317,27 @@ def test_daily_edition_end_to_end(
         ("ar", "published"),
     }
 
-    stories = json.loads((edition / "stories.json").read_text(encoding="utf-8"))
-    counts = {s["title"]: s["sources_count"] for s in stories}
-    assert counts[STORIES["bridge"].title] == 2  # RSS and Atom
-    assert counts[STORIES["library"].title] == 2  # RSS and the wire's near-copy
-    best = sorted(stories, key=lambda s: -s["score"])[:2]
-    assert {s["title"] for s in best} == {STORIES["bridge"].title, STORIES["library"].title}
-    sections = [s["section"] for s in stories]
-    assert sections == [None, "Transport", "Transport", "Culture", "Culture", "Around town"]
+    record = json.loads((edition / "stories.json").read_text(encoding="utf-8"))
+    assert record["clustering"]["method"] == "lexical+embeddings"  # the endpoint serves them
+    stories = record["stories"]
+    by_title = {s["title"]: s for s in stories}
+    assert by_title[STORIES["bridge"].title]["sources_count"] == 2  # RSS and Atom
+    assert by_title[STORIES["library"].title]["sources_count"] == 2  # and the wire's copy
+    # One site is one outlet, however many of its feeds carry an article: no story here is
+    # told by several outlets, so each is summarised from its own article.
+    assert all(s["outlets"] == ["127.0.0.1"] and s["prompt"] is None for s in stories)
+    # The Atom source's configured section; the lone Culture story (Culture: the feed's
+    # category) and the rest go to "More news", best first.
+    assert [s["section"] for s in stories] == ["Around town"] * 3 + [None] * 3
+    assert stories[3]["title"] == STORIES["night-market"].title
 
     english = (edition / "digest.en.md").read_text(encoding="utf-8")
-    for heading in ("## In brief", "## Transport", "## Culture", "## Around town"):
+    for heading in ("## In brief", "## Around town", "## More news"):
         assert heading in english
-    assert english.index("## In brief") < english.index("## Transport")
-    assert "## Kısaca" in (edition / "digest.tr.md").read_text(encoding="utf-8")
+    assert english.index("## In brief") < english.index("## Around town")
+    assert english.index("## Around town") < english.index("## More news")
+    turkish = (edition / "digest.tr.md").read_text(encoding="utf-8")
+    assert "## Kısaca" in turkish and "## Diğer haberler" in turkish
     assert "## باختصار" in (edition / "digest.ar.md").read_text(encoding="utf-8")
 
     # Outside the window: never fetched. The same URL from two feeds: fetched once.
@@ -328,8 +355,9 @@ def test_daily_edition_end_to_end(
     ):
         assert expected in result.err
     assert (
-        "kept 6 of 14 stories (2 duplicate(s), 2 outside the window, 0 over the limit), "
-        "4 source(s) skipped" in result.out
+        "kept 6 of 14 stories (2 duplicate(s), 0 merged into multi-source stories, "
+        "2 outside the window, 0 over the limit; grouped lexical+embeddings), "
+        "4 source(s) skipped; 13 request(s), 0 unchanged (304)" in result.out
     )
     # 21 answers and the capability probe.
     assert "published 18, withheld 0; 22 LLM call(s)" in result.out
@@ -350,15 +378,17 @@ def test_same_day_rerun_is_free_and_yesterday_stays_untouched(
 
     today = invoke(capsys, "--config", str(config), "--date", DAY.isoformat(), "--lang", "en")
     assert today.code == 3
+    # The undated park story was in yesterday's edition and nothing new came: left out.
+    assert "1 already published" in today.out
     calls = endpoint_env.chat_calls
     again = invoke(capsys, "--config", str(config), "--date", DAY.isoformat(), "--lang", "en")
     assert again.code == 3
     assert endpoint_env.chat_calls == calls  # every summary and brief came from the cache
-    assert "0 LLM call(s)" in again.out and "7 cache hit(s)" in again.out
+    assert "0 LLM call(s)" in again.out and "6 cache hit(s)" in again.out
     assert files_of(old) == before
 
 
-def test_max_stories_keeps_the_best_ranked(
+def test_max_stories_keeps_the_best_ranked_here_the_freshest(
     news: NewsSite, endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "digest.toml", news, tmp_path / "editions")
@@ -369,9 +399,10 @@ def test_max_stories_keeps_the_best_ranked(
     manifest = json.loads(
         (tmp_path / "editions" / "2025-03-14" / "manifest.json").read_text(encoding="utf-8")
     )
+    # Every story comes from the one site (one outlet each): the freshest win.
     assert [a["title"] for a in manifest["articles"]] == [
-        STORIES["bridge"].title,
-        STORIES["library"].title,
+        STORIES["tram-depot"].title,
+        STORIES["night-market"].title,
     ]
     assert "4 over the limit" in result.out
 
@@ -415,11 +446,15 @@ def test_urls_folders_and_feed_files_from_flags(
     assert result.code == 0, result.err
     manifest = json.loads((tmp_path / "out" / "2025-03-14" / "manifest.json").read_text("utf-8"))
     sections = {a["title"]: a["section"] for a in manifest["articles"]}
+    # The file's "Markets" maps to Business, the feed's "Parks" to no section; Business has
+    # one story only, so every story is in the one group without a heading.
     assert sections == {
         STORIES["ferry"].title: None,
-        STORIES["tram-depot"].title: "Markets",
-        STORIES["park"].title: "Parks",
+        STORIES["tram-depot"].title: None,
+        STORIES["park"].title: None,
     }
+    english = (tmp_path / "out" / "2025-03-14" / "digest.en.md").read_text("utf-8")
+    assert english.count("\n## ") == 1  # "In brief" only
     assert "1 outside the window" in result.out
 
 

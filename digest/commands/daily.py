@@ -84,14 +84,19 @@ def daily(
     into OUT/<YYYY-MM-DD>/: Markdown, email HTML and text per language, with an
     "in brief" overview.
 
-    Stories come from the time window (--since back from now, or from the end of --date;
-    undated stories are kept). The same story from several sources (same URL, or nearly
-    the same text) appears once and ranks higher; then the freshest first. Stories are
-    grouped by the source's section, else the feed's category. A page that cannot be
-    fetched is skipped with a warning (the feed's own text is used if it is long enough).
-    Re-running the same day uses the cache: no new LLM calls. Relative feed and folder
-    paths in the config file are read from the config file's folder; out (in the file
-    or --out), --feed and --folder are relative to the current directory.
+    Articles come from the time window (--since back from now, or from the end of --date;
+    undated ones are kept). Copies (same URL, nearly the same text) count once; reports of
+    one event from several outlets, in any language, become one story summarised from all
+    of them, its sources listed and where they give different figures or names shown. A
+    story continuing one of the last days' editions is marked as an update; one with
+    nothing new is left out. Stories from more outlets rank higher, then the freshest;
+    sections come from a short list ([daily] sections), lone ones go to "More news".
+    Feeds and pages are fetched conditionally (ETag / Last-Modified), at most 2 at once
+    per host; a page that cannot be fetched is skipped with a warning (the feed's own text
+    is used if it is long enough). Re-running the same day uses the cache: no new LLM
+    calls. Relative feed and folder paths in the config file are read from the config
+    file's folder; out (in the file or --out), --feed and --folder are relative to the
+    current directory.
 
     Exit codes: 0 all published, 3 some items withheld or sources skipped, 2 bad input or
     usage, 4 endpoint failure.
@@ -153,10 +158,18 @@ def print_summary(outcome: DailyOutcome) -> None:
     digest, stats = outcome.digest, outcome.stats
     report_withheld(digest)
     batch = f", batch {stats.batch_id}" if stats.batch_id else ""
+    earlier = f", {stats.repeats} already published" if stats.repeats else ""
+    earlier += f", {stats.updates} update(s)" if stats.updates else ""
+    fetched = (
+        f"; {stats.requests} request(s), {stats.not_modified} unchanged (304)"
+        if stats.requests
+        else ""
+    )
     print(
         f"edition {digest.edition_date.isoformat()}: kept {stats.kept} of {stats.found} "
-        f"stories ({stats.duplicates} duplicate(s), {stats.outside_window} outside the window, "
-        f"{stats.over_limit} over the limit), {stats.skipped} source(s) skipped; "
-        f"wrote {len(outcome.files)} file(s) in {len(digest.languages)} language(s) to "
-        + outcome_text(digest, outcome.out_dir, extra=batch)
+        f"stories ({stats.duplicates} duplicate(s), {stats.merged} merged into multi-source "
+        f"stories, {stats.outside_window} outside the window, {stats.over_limit} over the "
+        f"limit{earlier}; grouped {stats.method}), {stats.skipped} source(s) skipped"
+        f"{fetched}; wrote {len(outcome.files)} file(s) in {len(digest.languages)} "
+        "language(s) to " + outcome_text(digest, outcome.out_dir, extra=batch)
     )

@@ -17,7 +17,9 @@ means "just enough" whatever the kind):
 - **anchors** (any two languages): cosine of IDF-weighted sets of names (capitalised
   words, accent-folded and transliterated with ``anyascii``, cut to a 6-letter stem so
   ``Malatya'nın`` = ``Malatya``; a consonant skeleton for non-Latin scripts, ``ملاطية`` =
-  ``Malatya``) and figures (``8.000`` = ``8,000`` = ``8 bin``). ``ANCHOR_THRESHOLD``.
+  ``Malatya``) and figures (``8.000`` = ``8,000`` = ``8 bin``). ``ANCHOR_THRESHOLD``; a pair
+  of languages sharing fewer than two such keys is no evidence at all (one shared "20" is a
+  coincidence: ``event_index.MIN_SHARED_ANCHORS``).
 - **embeddings** (optional): cosine of the injected embedding vectors.
   ``EMBEDDING_THRESHOLD`` (model dependent, so it is a parameter).
 

@@ -14,6 +14,9 @@ from typing import Any
 from digest.ingest.event_features import Features, anchor_keys, shared_anchors
 
 TOP_K = 12  # features per article that look for candidates
+# Across languages only names and figures link two articles: one shared key (a "20" in a
+# tram closure and in a library opening) is a coincidence, not an event.
+MIN_SHARED_ANCHORS = 2
 # Names and figures are rare in the world even when every article of a small batch has
 # them: their IDF counts this many pseudo-articles without them.
 ANCHOR_PRIOR = 20
@@ -28,6 +31,8 @@ def tfidf(docs: Sequence[list[str]], *, sublinear: bool, prior: int = 0) -> Any:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.preprocessing import normalize
 
+    if not any(docs):  # no features at all (one language: no anchors shared across)
+        return sparse.csr_matrix((len(docs), 0), dtype=np.float64), np.zeros(0, np.int64)
     vectorizer = CountVectorizer(analyzer=lambda d: d, binary=not sublinear)
     counts = vectorizer.fit_transform(docs).astype(np.float64).tocsr()
     if sublinear:
@@ -67,6 +72,18 @@ def pair_cosines(matrix: Any, rows: Any, cols: Any, chunk: int = 50_000) -> Any:
         a = matrix[rows[start : start + chunk]]
         b = matrix[cols[start : start + chunk]]
         out[start : start + chunk] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return out
+
+
+def pair_shared(matrix: Any, rows: Any, cols: Any, chunk: int = 50_000) -> Any:
+    """How many features each pair has in common (nonzero in both rows)."""
+    import numpy as np
+
+    out = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        a = matrix[rows[start : start + chunk]]
+        b = matrix[cols[start : start + chunk]]
+        out[start : start + chunk] = np.asarray((a.multiply(b) != 0).sum(axis=1)).ravel()
     return out
 
 
@@ -154,7 +171,8 @@ class LexicalIndex:
     def evidence(
         self, rows: Any, cols: Any, lexical_threshold: float, anchor_threshold: float
     ) -> Any:
-        """Lexical cosine / threshold within a language, anchor cosine / threshold across."""
+        """Lexical cosine / threshold within a language, anchor cosine / threshold across
+        (0 for a pair sharing fewer than ``MIN_SHARED_ANCHORS`` names and figures)."""
         import numpy as np
 
         out = np.zeros(len(rows))
@@ -170,5 +188,6 @@ class LexicalIndex:
         for matrix, mask in ((self.names, ~same & both_latin), (self.skel, ~same & ~both_latin)):
             if mask.any():
                 cos = pair_cosines(matrix, rows[mask], cols[mask])
-                out[mask] = cos / anchor_threshold
+                shared = pair_shared(matrix, rows[mask], cols[mask])
+                out[mask] = np.where(shared >= MIN_SHARED_ANCHORS, cos / anchor_threshold, 0.0)
         return out

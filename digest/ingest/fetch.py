@@ -8,6 +8,9 @@ stops an edition.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +23,8 @@ from digest.fsutil import MAX_INPUT_BYTES
 USER_AGENT = f"digest/{__version__}"
 FETCH_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
+PER_HOST = 2  # requests at once to one host
+OVERALL = 8  # requests at once in all
 _CHUNK = 64 * 1024
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -32,6 +37,11 @@ class Fetched(BaseModel):
     url: str  # after redirects
     content: bytes
     content_type: str  # lowercased media type without parameters; "" if the server sent none
+    # Conditional GET (digest.ingest.conditional): the validators the server sent, and
+    # whether it answered 304 Not Modified to the ones we sent (then ``content`` is empty).
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
 
 
 def make_http_client(timeout: float = FETCH_TIMEOUT) -> httpx.Client:
@@ -64,18 +74,28 @@ def fetch(
     *,
     kind: str = "page",
     max_bytes: int = MAX_INPUT_BYTES,
+    headers: dict[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` (kind "page" wants HTML, "feed" wants XML or text), read at most
-    ``max_bytes``. Raises ``FetchError``, never an httpx exception."""
+    ``max_bytes``. ``headers``: extra request headers (If-None-Match, If-Modified-Since).
+    Raises ``FetchError``, never an httpx exception."""
     if not is_http_url(url):
         raise FetchError(f"{url}: only http(s) URLs can be fetched")
     accepts = html_type if kind == "page" else feed_type
     try:
-        with client.stream("GET", url) as response:
-            response.raise_for_status()
+        with client.stream("GET", url, headers=headers) as response:
             final = str(response.url)
             if not is_http_url(final):
                 raise FetchError(f"{url}: redirected to a non-http(s) URL")
+            validators = {
+                "etag": response.headers.get("etag"),
+                "last_modified": response.headers.get("last-modified"),
+            }
+            if response.status_code == 304 and headers:
+                return Fetched(
+                    url=final, content=b"", content_type="", not_modified=True, **validators
+                )
+            response.raise_for_status()
             content_type = _media_type(response.headers.get("content-type", ""))
             if not accepts(content_type):
                 what = "an HTML page" if kind == "page" else "a feed"
@@ -94,7 +114,31 @@ def fetch(
         raise FetchError(f"{url}: redirected to a non-http(s) URL") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: cannot fetch ({_reason(exc)})") from None
-    return Fetched(url=final, content=content, content_type=content_type)
+    return Fetched(url=final, content=content, content_type=content_type, **validators)
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class HostLimits:
+    """At most ``per_host`` requests at once to one host name, ``overall`` in all: fetching
+    many pages is quick without hammering any one site."""
+
+    def __init__(self, per_host: int = PER_HOST, overall: int = OVERALL) -> None:
+        self.per_host = max(1, per_host)
+        self.overall = max(1, overall)
+        self._lock = threading.Lock()
+        self._hosts: dict[str, threading.Semaphore] = {}
+        self._all = threading.Semaphore(self.overall)
+
+    @contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        host = host_of(url)
+        with self._lock:
+            gate = self._hosts.setdefault(host, threading.Semaphore(self.per_host))
+        with gate, self._all:  # the host first: a busy host never holds an overall slot
+            yield
 
 
 def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:

@@ -1,6 +1,7 @@
-"""From candidate articles to the day's story list: time window, dedupe, rank, limit, group.
+"""Candidate articles before they become stories: the time window and dedupe.
 
-Rules (also in ``digest daily --help``):
+(Events across outlets and languages, ranking and sections: ``digest.ingest.events`` and
+``digest.ingest.sections``.) Rules (also in ``digest daily --help``):
 
 - Window: ``since`` (``24h``, ``36h``, ``2d``, ``90m``, ``1w``) back from now, or back
   from the end of ``--date``'s day (local time); with ``--date`` stories dated after
@@ -10,11 +11,6 @@ Rules (also in ``digest daily --help``):
   no fragment, no ``utm_*`` parameters, no trailing slash), or the same or nearly the same
   text (word 5-shingle Jaccard similarity >= 0.8). The first one seen is kept, and it
   records every source that carried the story (``sources_count``).
-- Rank: freshness in the window (1.0 = just now, 0.0 = at the window's start; undated
-  = 0.0) plus 0.5 per extra source carrying the story. Ties keep the input order.
-- Sections: stories are grouped by section (the source's configured ``section``, else the
-  feed entry's first category, else none). Sections come in the order of their best
-  story; stories without a section come first, without a heading, like a front page.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ from digest.models import Article
 
 SIMILARITY = 0.8
 SHINGLE_WORDS = 5
-SOURCE_WEIGHT = 0.5
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _WORD = re.compile(r"\w+")
@@ -53,23 +48,20 @@ class Candidate(BaseModel):
 
     article: Article
     origins: list[str]
+    category: str | None = None  # the feed entry's (or file's) own category
 
 
 class Story(BaseModel):
+    """One article after dedupe, with every source that carried it."""
+
     article: Article
     origins: list[str]
+    category: str | None = None
     score: float = 0.0
 
     @property
     def sources_count(self) -> int:
         return len(set(self.origins))
-
-
-class Selection(BaseModel):
-    stories: list[Story]
-    duplicates: int
-    outside_window: int
-    over_limit: int
 
 
 def parse_since(text: str) -> timedelta:
@@ -154,48 +146,19 @@ def dedupe(candidates: list[Candidate]) -> tuple[list[Story], int]:
             )
         if index is None:
             index = len(stories)
-            stories.append(Story(article=article, origins=list(candidate.origins)))
+            stories.append(
+                Story(article=article, origins=list(candidate.origins), category=candidate.category)
+            )
             texts.append(grams)
         else:
             merged += 1
             story = stories[index]
             story.origins.extend(o for o in candidate.origins if o not in story.origins)
+            story.category = story.category or candidate.category
+            if story.article.section is None and article.section is not None:
+                story.article = story.article.model_copy(update={"section": article.section})
             if story.article.published is None and article.published is not None:
                 story.article = story.article.model_copy(update={"published": article.published})
         if key:
             by_url.setdefault(key, index)
     return stories, merged
-
-
-def rank(stories: list[Story], window: Window, now: datetime) -> list[Story]:
-    reference = window.end or aware(now)
-    span = (reference - window.start).total_seconds()
-    for story in stories:
-        fresh = 0.0
-        if story.article.published is not None and span > 0:
-            age = (reference - aware(story.article.published)).total_seconds()
-            fresh = min(1.0, max(0.0, 1.0 - age / span))
-        story.score = round(fresh + SOURCE_WEIGHT * (story.sources_count - 1), 6)
-    return sorted(stories, key=lambda s: -s.score)
-
-
-def group_sections(stories: list[Story]) -> list[Story]:
-    """Stories of one section together; unsectioned first, then sections by best story."""
-    groups: dict[str | None, list[Story]] = {None: []}
-    for story in stories:
-        groups.setdefault(story.article.section or None, []).append(story)
-    return [story for group in groups.values() for story in group]
-
-
-def select_stories(
-    candidates: list[Candidate], window: Window, *, limit: int, now: datetime
-) -> Selection:
-    inside = [c for c in candidates if window.contains(c.article.published)]
-    stories, duplicates = dedupe(inside)
-    ranked = rank(stories, window, now)
-    return Selection(
-        stories=group_sections(ranked[:limit]),
-        duplicates=duplicates,
-        outside_window=len(candidates) - len(inside),
-        over_limit=max(0, len(ranked) - limit),
-    )

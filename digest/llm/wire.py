@@ -110,7 +110,8 @@ def map_exceptions(
 
 
 class Wire:
-    """One endpoint, as digest speaks to it: chat completions, the model list, the Batch API."""
+    """One endpoint, as digest speaks to it: chat completions, the model list, embeddings,
+    the Batch API."""
 
     def __init__(
         self,
@@ -172,6 +173,13 @@ class Wire:
         """Model ids the endpoint lists."""
         with self._mapped():
             return [m.id for m in self._client.models.list().data]
+
+    def embeddings(self, model: str, texts: list[str]) -> list[list[float]]:
+        """POST /embeddings: one vector per text, in input order (digest.llm.embeddings)."""
+        with self._mapped():
+            answer = self._client.embeddings.create(model=model, input=texts)
+            ordered = sorted(answer.data, key=lambda item: item.index)
+            return [list(item.embedding) for item in ordered]
 
     # --- Batch API (Files + Batches) ---------------------------------------------------------
     def upload_batch_file(self, jsonl: bytes) -> str:

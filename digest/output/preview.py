@@ -44,6 +44,7 @@ from digest.output.review_pages import (
     read_post,
     review_view,
 )
+from digest.output.story_view import load_story_infos, story_rows
 from digest.resources import data_dir
 
 # Route -> (file extension, content type). Markdown is shown as text: it is untrusted.
@@ -143,7 +144,9 @@ class PreviewPages:
             lstrip_blocks=True,
         )
 
-    def index(self, manifest: Manifest, version: str, nonce: str, review: bool = False) -> str:
+    def index(
+        self, manifest: Manifest, folder: Path, version: str, nonce: str, review: bool = False
+    ) -> str:
         rows = result_rows(manifest)
         counts = {
             code: (
@@ -156,6 +159,11 @@ class PreviewPages:
         return self._render(
             "index.html.j2",
             m=manifest,
+            stories=story_rows(
+                manifest.stories or load_story_infos(folder),
+                {a.id: a.title for a in manifest.articles},
+                {a.id: a.section for a in manifest.articles},
+            ),
             languages=[lang for lang in manifest.languages if lang.code in counts],
             counts=counts,
             rows=rows,
@@ -309,7 +317,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         nonce = secrets.token_urlsafe(16)  # lets exactly our own reload script run
         if path == "/":
             review = self.server.review is not None
-            html = self.server.pages.index(manifest, folder_version(folder), nonce, review)
+            html = self.server.pages.index(manifest, folder, folder_version(folder), nonce, review)
             self._send_page(html, nonce)
         elif path == "/review" and self.server.review is not None:
             view = review_view(folder, self.server.review)

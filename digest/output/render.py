@@ -23,6 +23,7 @@ from digest.errors import DigestError
 from digest.fsutil import write_atomic, write_json_atomic
 from digest.models import Digest, LanguageInfo
 from digest.output.index_view import build_index
+from digest.output.story_view import load_story_infos
 from digest.output.strings import ENGLISH, STRING_KEYS, load_strings, strings_for
 from digest.output.text import display_line, md_escape, md_url, wrap
 from digest.output.views import EditionView, build_edition
@@ -78,6 +79,8 @@ def render_digest(digest: Digest, out_dir: Path) -> RenderReport:
     is the edition's to write (digest.edition), after everything else."""
     env = make_environment()
     table = load_strings()
+    if not digest.stories:  # re-rendered from the folder (the desk): its stories.json
+        digest = digest.model_copy(update={"stories": load_story_infos(out_dir)})
     files: list[Path] = []
     warnings: list[str] = []
     editions: list[EditionView] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from digest.config import DEFAULT_SECTIONS
 from digest.errors import DigestError
 from digest.models import LanguageInfo
 from digest.resources import data_dir
@@ -41,6 +42,22 @@ STRING_KEYS = (
     "source_language_note",
     "evidence",
 )
+# Daily stories (digest.output.story_view): sources, disagreements (what differs: the
+# things digest.ingest.disagreements compares), updates, the default sections.
+STORY_STRING_KEYS = (
+    "sources_count",
+    "sources_differ",
+    *(
+        f"differ_{what}"
+        for what in (
+            "dead injured missing evacuated arrested flights governor mayor coach other".split()
+        )
+    ),
+    "update",
+    "earlier_story",
+    "more_news",
+    *(f"section_{name.lower()}" for name in DEFAULT_SECTIONS),
+)
 
 
 def load_strings() -> dict[str, dict[str, str]]:
@@ -52,7 +69,7 @@ def load_strings() -> dict[str, dict[str, str]]:
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DigestError(f"cannot read interface strings {path}: {first}") from None
-    missing = [key for key in STRING_KEYS if key not in table.get("en", {})]
+    missing = [key for key in (*STRING_KEYS, *STORY_STRING_KEYS) if key not in table.get("en", {})]
     if missing:
         raise DigestError(f"{path} lacks English strings: {', '.join(missing)}")
     return table

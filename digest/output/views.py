@@ -7,7 +7,7 @@ Every string here has been through ``display_line``; templates add only escaping
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -16,7 +16,22 @@ from digest.errors import UsageError
 from digest.ingest.sentences import split_sentences
 from digest.languages import parse_language
 from digest.manifest import FORMATS, Manifest
-from digest.models import Article, Digest, LanguageInfo, StoryResult, Summary, safe_url
+from digest.models import (
+    Article,
+    Digest,
+    LanguageInfo,
+    StoryArticle,
+    StoryResult,
+    Summary,
+    safe_url,
+)
+from digest.output.story_view import (
+    SourceLink,
+    UpdateView,
+    section_name,
+    story_extras,
+    story_sentences,
+)
 from digest.output.strings import fill
 from digest.output.text import display_line
 
@@ -57,6 +72,12 @@ class StoryView:
     label: str = ""  # the text is an extract, or the summary in the article's language
     text_lang: str | None = None  # set when the text is in another language than the edition
     text_dir: str | None = None
+    # A daily story (digest.output.story_view): its outlets when two or more, where they
+    # disagree, and the earlier story it updates.
+    sources: list[SourceLink] = field(default_factory=list)
+    sources_label: str = ""
+    disagreements: list[str] = field(default_factory=list)
+    update: UpdateView | None = None
 
 
 @dataclass(frozen=True)
@@ -125,12 +146,19 @@ class _Notes:
             return ()
         sentences = self._sentences.get(article.id)
         if sentences is None:
-            # The same split the summarizer numbered the article with (deterministic).
-            sentences = split_sentences(article.text, article.source_lang)
+            # The same split the summarizer numbered the article with (deterministic); a
+            # story of several sources: their sentences as its prompt numbered them.
+            sentences = story_sentences(article) or split_sentences(
+                article.text, article.source_lang
+            )
             self._sentences[article.id] = sentences
         cited = [i for i in evidence if 1 <= i <= len(sentences)]
         if not cited:
             return ()
+        source_title, url = display_line(article.title), safe_url(article.url)
+        if isinstance(article, StoryArticle):
+            part = next(p for p in article.parts if p.first + len(p.sentences) > cited[0])
+            source_title, url = display_line(f"{part.outlet}: {part.title}"), safe_url(part.url)
         quote = " … ".join(display_line(sentences[i - 1]) for i in cited)
         if len(quote) > _QUOTE_CHARS:
             quote = quote[: _QUOTE_CHARS - 1].rstrip() + "…"
@@ -140,8 +168,8 @@ class _Notes:
                 number=number,
                 quote=quote,
                 sentences=", ".join(map(str, cited)),
-                source_title=display_line(article.title),
-                url=safe_url(article.url),
+                source_title=source_title,
+                url=url,
             )
         )
         return (number,)
@@ -154,9 +182,13 @@ def build_edition(
     sections: dict[str | None, list[StoryView]] = {}
     results = digest.results_by_item()
     notes = _Notes(evidence)
+    infos = {info.id: info for info in digest.stories}
     for article in digest.articles:
         result = results.get((article.id, lang.code))
         story = _story(article, result, lang, strings, notes)
+        extras = story_extras(infos.get(article.id), strings, lang, digest.site_url)
+        if extras:
+            story = replace(story, **extras)
         sections.setdefault(display_line(article.section) or None, []).append(story)
     stories = [s for group in sections.values() for s in group]
     brief = next(
@@ -195,7 +227,7 @@ def build_edition(
         date=date,
         preheader=preheader,
         brief=brief,
-        sections=[SectionView(name, group) for name, group in sections.items()],
+        sections=_section_views(sections, strings, daily=bool(digest.stories)),
         strings=strings,
         generated_by=generated_by,
         tokens=tokens_line,
@@ -206,6 +238,23 @@ def build_edition(
         corrections=_corrections(digest, lang, strings),
         notes=notes.notes,
     )
+
+
+def _section_views(
+    sections: dict[str | None, list[StoryView]], strings: dict[str, str], *, daily: bool
+) -> list[SectionView]:
+    """A daily edition's sections in the reader's language, and its stories without a
+    section after named ones under "More news" (first, they have no heading). Other
+    editions (`digest run`) show sections as their files name them."""
+    if not daily:
+        return [SectionView(name, group) for name, group in sections.items()]
+    views = []
+    for n, (name, group) in enumerate(sections.items()):
+        shown = section_name(name, strings)
+        if name is None and n > 0:
+            shown = strings["more_news"]
+        views.append(SectionView(shown, group))
+    return views
 
 
 def _story(

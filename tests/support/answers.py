@@ -9,6 +9,8 @@ requested schema, in the requested language, that passes the product's checks.
 - ``translation``: per field, canned sentences of the target language carrying the field's
   numbers and names, and every name declared as kept (so the translation checks pass).
 - ``verdicts``: every claim supported.
+- ``same_event``: yes (clustering keeps its merges).
+- ``section``: the first listed section whose name stands in the story, else the first.
 """
 
 # ruff: noqa: E501
@@ -71,7 +73,15 @@ def requested_kind(body: dict[str, Any]) -> str:
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and isinstance(fmt.get("json_schema"), dict):
         name = fmt["json_schema"].get("name")
-        if name in ("summary", "summary_evidence", "translation", "verdicts", "brief"):
+        if name in (
+            "summary",
+            "summary_evidence",
+            "translation",
+            "verdicts",
+            "brief",
+            "same_event",
+            "section",
+        ):
             return str(name)
     props = _schema(body).get("properties") or {}
     for key, kind in (("overview", "brief"), ("verdicts", "verdicts"), ("names", "translation")):
@@ -116,7 +126,27 @@ def answer_for(body: dict[str, Any], lang: str | None = None) -> dict[str, Any]:
     if kind == "verdicts":
         count = len(_CLAIM.findall(text)) or 1
         return {"verdicts": [{"claim": n, "verdict": "supported"} for n in range(1, count + 1)]}
+    if kind == "same_event":
+        return {"same_event": True}
+    if kind == "section":
+        return {"section": _section(text)}
     return canned_answer(kind, target)
+
+
+def _section(text: str) -> str:
+    listed = re.findall(r"^Sections: (.+)$", text, flags=re.MULTILINE)
+    names = [n.strip() for n in listed[-1].split(",")] if listed else ["none"]
+    story = text.casefold()
+    return next(
+        (
+            n
+            for n in names
+            if re.search(
+                rf"\b{re.escape(n.casefold())}\b", story.replace(listed[-1].casefold(), "")
+            )
+        ),
+        names[0],
+    )
 
 
 CLAIM_WORDS = 14  # claims are the first words of their sentence: short, like a summary's

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import hashlib
 import itertools
 import json
+import math
 import random
 import re
 import sys
 import threading
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -140,6 +143,33 @@ def is_probe(body: dict[str, Any]) -> bool:
 
 def word_count(text: str) -> int:
     return len(re.findall(r"\w+", text))
+
+
+EMBEDDING_DIM = 256
+
+
+def embed_text(text: str) -> list[float]:
+    """A deterministic unit vector: signed hashed bag of accent-folded words (sublinear
+    counts; capitalised words and figures, which cross languages, count double)."""
+    vector = [0.0] * EMBEDDING_DIM
+    counts: dict[str, float] = {}
+    for word in re.findall(r"\w+", text):
+        folded = "".join(
+            c
+            for c in unicodedata.normalize("NFKD", word.casefold())
+            if not unicodedata.combining(c)
+        )
+        if len(folded) < 2:
+            continue
+        weight = 2.0 if word[0].isupper() or word[0].isdigit() else 1.0
+        counts[folded] = counts.get(folded, 0.0) + weight
+    for word, count in counts.items():
+        digest = hashlib.md5(word.encode("utf-8")).digest()
+        index = int.from_bytes(digest[:4], "big") % EMBEDDING_DIM
+        sign = 1.0 if digest[4] & 1 else -1.0
+        vector[index] += sign * (1.0 + math.log(count))
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [round(x / norm, 6) for x in vector]
 
 
 def _error_body(message: str, type_: str, code: str | int | None = None) -> dict[str, Any]:
@@ -350,6 +380,7 @@ class FakeOpenAI:
         batches_supported: bool = True,
         batch_mode: BatchMode = "complete",
         batch_polls: int = 2,
+        embeddings_supported: bool = True,
     ) -> None:
         self.latency = latency
         self.rate_limit: RateLimit | None = None  # set one to send rate-limit headers
@@ -363,6 +394,10 @@ class FakeOpenAI:
         self.batch_mode: BatchMode = batch_mode
         # retrieve() calls before a batch is terminal; the ones before answer in_progress.
         self.batch_polls = batch_polls
+        # /v1/embeddings: deterministic hashed bag-of-words vectors (``embed_text``); off,
+        # the route answers 404 as servers without embeddings do.
+        self.embeddings_supported = embeddings_supported
+        self.embedding_requests: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []  # chat requests of tasks (no probes)
         self.probes: list[dict[str, Any]] = []  # digest's capability probes
         self.batch_requests: list[dict[str, Any]] = []
@@ -476,6 +511,8 @@ class FakeOpenAI:
         route = parts[1:]
         if method == "POST" and route == ["chat", "completions"]:
             return self._chat(raw)
+        if method == "POST" and route == ["embeddings"] and self.embeddings_supported:
+            return self._embeddings(raw)
         if method == "GET" and route == ["models"]:
             model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
             return Reply.json({"object": "list", "data": [model]})
@@ -617,6 +654,34 @@ class FakeOpenAI:
             },
             "system_fingerprint": "fake",
         }
+
+    # ---- embeddings ------------------------------------------------------------------
+    def _embeddings(self, raw: bytes) -> Reply:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        texts = body.get("input") if isinstance(body, dict) else None
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            message = "input must be a string or a list of strings"
+            return Reply.json(_error_body(message, "invalid_request_error"), 400)
+        with self._lock:
+            self.embedding_requests.append(body)
+        data = [
+            {"object": "embedding", "index": n, "embedding": embed_text(text)}
+            for n, text in enumerate(texts)
+        ]
+        words = sum(word_count(t) for t in texts)
+        return Reply.json(
+            {
+                "object": "list",
+                "data": data,
+                "model": str(body.get("model") or "fake-embedding"),
+                "usage": {"prompt_tokens": words, "total_tokens": words},
+            }
+        )
 
     # ---- files -----------------------------------------------------------------------
     def _files(self, method: str, route: list[str], content_type: str, raw: bytes) -> Reply:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import sys
 import threading
+import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     send_length: bool = True  # False: close-delimited body, no Content-Length
     delay: float = 0.0
+    # Conditional GET: sent as validators; a request carrying a matching one gets a 304.
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,20 +53,47 @@ class _Handler(BaseHTTPRequestHandler):
             site.hits[path] += 1
             site.user_agents.append(self.headers.get("User-Agent", ""))
             route = site.routes.get(path)
+            site.in_flight += 1
+            site.max_in_flight = max(site.max_in_flight, site.in_flight)
+        started = time.monotonic()
+        try:
+            self._answer(site, route)
+        finally:
+            with site.lock:
+                site.in_flight -= 1
+                site.spans.append((started, time.monotonic()))
+
+    def _answer(self, site: Site, route: Route | None) -> None:
         if route is None:
             route = Route(404, b"<html><body><h1>Not found</h1></body></html>")
         if route.delay:
             site.stopping.wait(route.delay)
+        validators = {"ETag": route.etag, "Last-Modified": route.last_modified}
+        unchanged = (route.etag and self.headers.get("If-None-Match") == route.etag) or (
+            route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
+        )
+        if unchanged:
+            with site.lock:
+                site.not_modified += 1
+            self.send_response(304)
+            for name, value in validators.items():
+                if value:
+                    self.send_header(name, value)
+            self.end_headers()
+            return
         self.send_response(route.status)
         self.send_header("Content-Type", route.content_type)
         if route.send_length:
             self.send_header("Content-Length", str(len(route.body)))
-        for name, value in route.headers.items():
-            self.send_header(name, value)
+        for name, value in [*route.headers.items(), *validators.items()]:
+            if value:
+                self.send_header(name, value)
         self.end_headers()
         try:
             for start in range(0, len(route.body), 65536):
                 self.wfile.write(route.body[start : start + 65536])
+            with site.lock:
+                site.bytes_sent += len(route.body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading (size cap): expected
 
@@ -76,7 +107,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__((site.host, 0), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
@@ -84,12 +115,19 @@ class _Server(ThreadingHTTPServer):
 
 
 class Site:
-    """Routes by path (the query string is ignored); use as a context manager."""
+    """Routes by path (the query string is ignored); use as a context manager. ``host``: the
+    loopback address to serve on (127.0.0.2 ... are other hosts to a client)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.user_agents: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests handled at one moment
+        self.not_modified = 0  # 304s answered
+        self.bytes_sent = 0  # body bytes of full answers
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every request
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._serving = ExitStack()
