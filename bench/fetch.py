@@ -36,11 +36,11 @@ import httpx
 from _common import append_results, table
 from support.sites import STORIES, Item, Site, StoryText, article_page, rss_feed
 
-from digest.config import SourceConfig
 from digest.ingest.conditional import ConditionalStore
 from digest.ingest.fetch import HostLimits
 from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
+from digest.sections import SourceConfig
 
 HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
 

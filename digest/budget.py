@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import NamedTuple
 
-from digest.config import BudgetSettings, Price
 from digest.errors import BudgetExceeded
 from digest.models import Usage
+from digest.sections import BudgetSettings, Price
 
 
 class Reservation(NamedTuple):

@@ -21,7 +21,7 @@ from datetime import date, datetime
 import httpx
 from pydantic import BaseModel
 
-from digest.config import Settings, SourceConfig
+from digest.config import Settings
 from digest.daily_stories import StoryPlan, plan_stories
 from digest.edition import (
     EditionOutcome,
@@ -38,6 +38,7 @@ from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
 from digest.languages import parse_languages
 from digest.prompts import load_prompt
+from digest.sections import SourceConfig
 from digest.summarize import Progress
 
 Notice = Callable[[str], None]

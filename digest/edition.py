@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from digest.budget import Budget
 from digest.cache import Cache
 from digest.checks import Gate
-from digest.config import CacheSettings, Settings
+from digest.config import Settings
 from digest.corrections import mark_carried, pending
 from digest.desk import write_desk
 from digest.errors import ExitCode
@@ -42,6 +42,7 @@ from digest.output.feeds import write_edition_feeds
 from digest.output.render import render_digest
 from digest.prompts import PromptSpec, load_prompt
 from digest.review import apply, load_record
+from digest.sections import CacheSettings
 from digest.strategy import Strategy, own_language, summarise
 from digest.summarize import Progress, Summarizer
 

@@ -15,9 +15,10 @@ from support.openai_server import FakeOpenAI, requested_kind
 from support.sites import STORIES
 
 from digest.cli import main
-from digest.config import CacheSettings, Settings, SourceConfig, load_settings
+from digest.config import Settings, load_settings
 from digest.daily import DailyOutcome, run_daily
 from digest.llm.batch import STATE_FILE
+from digest.sections import CacheSettings, SourceConfig
 
 DAY = date(2025, 3, 14)
 SLUGS = ["bridge", "library", "ferry"]

@@ -511,8 +511,9 @@ def test_help_explains_and_shows_examples(capsys: pytest.CaptureFixture[str]) ->
 def test_injected_client_is_used_and_left_open(
     site: Site, endpoint_env: FakeOpenAI, tmp_path: Path
 ) -> None:
-    from digest.config import SourceConfig, load_settings
+    from digest.config import load_settings
     from digest.daily import run_daily
+    from digest.sections import SourceConfig
 
     site.add("/news/park", article_page(STORIES["park"]))
     settings = load_settings({"out": tmp_path / "out", "languages": ["en"]})
@@ -528,7 +529,8 @@ def test_injected_client_is_used_and_left_open(
 
 
 def test_example_config_is_complete_and_valid() -> None:
-    from digest.config import FLAT_KEYS, Settings, SmtpSettings, load_settings
+    from digest.config import FLAT_KEYS, Settings, load_settings
+    from digest.sections import SmtpSettings
 
     path = REPO / "examples" / "digest.toml"
     settings = load_settings(config_file=path, env={})

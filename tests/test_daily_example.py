@@ -14,9 +14,10 @@ from support.cli import Result, invoke
 from support.openai_server import FakeOpenAI, message_text
 from support.paths import REPO
 
-from digest.config import SourceConfig, load_settings
+from digest.config import load_settings
 from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
+from digest.sections import SourceConfig
 
 EXAMPLE = REPO / "examples" / "daily"
 CONFIG = EXAMPLE / "digest.toml"

@@ -20,13 +20,14 @@ from support.paths import REPO
 from support.sites import STORIES, Item, Site, article_page, end_of_day, rss_feed
 
 from digest.checks.claims import CITED_NUMBERS, SUPPORT
-from digest.config import SourceConfig, load_settings
+from digest.config import load_settings
 from digest.evidence import evaluate
 from digest.ingest.clusters import LEXICAL_THRESHOLD, Tuning, cluster_articles
 from digest.ingest.fetch import HostLimits
 from digest.ingest.gather import gather
 from digest.ingest.stories import make_window
 from digest.models import Article, Claim, StoryPart, Summary
+from digest.sections import SourceConfig
 from digest.story_sources import StorySources
 
 DAY = date(2025, 3, 14)
@@ -398,9 +399,9 @@ def test_same_event_prompt_can_refuse_a_borderline_merge(
     from digest.budget import Budget
     from digest.cache import Cache
     from digest.checks import Gate
-    from digest.config import BudgetSettings
     from digest.llm.endpoint import open_endpoint
     from digest.prompts import load_prompt
+    from digest.sections import BudgetSettings
     from digest.story_questions import StoryQuestions
     from digest.summarize import Summarizer
 

@@ -22,8 +22,9 @@ from digest.commands.common import (
     outcome_text,
     report_withheld,
 )
-from digest.config import SourceConfig, load_settings
+from digest.config import load_settings
 from digest.errors import UsageError
+from digest.sections import SourceConfig
 
 if TYPE_CHECKING:  # feeds, httpx, openai & co: imported when an edition starts, not for --help
     from digest.daily import DailyOutcome

@@ -75,8 +75,8 @@ def run(
 ) -> None:
     """Summarise articles into Markdown, email HTML and text, one set per language.
 
-    Exit codes: 0 all published, 3 some items withheld by the checks, 2 bad input or
-    usage, 4 endpoint failure.
+    Exit codes: 0 all published, 3 some items withheld by the checks or shown in the
+    article's language instead, 2 bad input or usage, 4 endpoint failure.
     """
     settings = load_settings(
         flags(

@@ -11,9 +11,9 @@ import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from digest.config import SmtpSettings
 from digest.delivery.subscribers import one_line
 from digest.errors import DeliveryError, FileError, file_error
+from digest.sections import SmtpSettings
 
 SmtpFactory = Callable[[], smtplib.SMTP]
 """Returns a connected client, TLS and login done; raises OSError / SMTPException."""

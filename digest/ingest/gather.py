@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from digest.config import SourceConfig
 from digest.errors import FeedError, FetchError, InputError
 from digest.fsutil import read_capped
 from digest.ingest.cleaning import one_line
@@ -33,6 +32,7 @@ from digest.ingest.fetch import HostLimits, host_of, is_http_url
 from digest.ingest.files import article_from_html, load_inputs, make_article
 from digest.ingest.stories import Candidate, Window, normalize_url, without_tracking
 from digest.models import Article
+from digest.sections import SourceConfig
 
 Notice = Callable[[str], None]
 MIN_FALLBACK_WORDS = 80  # a feed's own text shorter than this is a teaser, not an article

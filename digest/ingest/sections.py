@@ -21,8 +21,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 
-from digest.config import DEFAULT_SECTIONS
 from digest.ingest.events import Event
+from digest.sections import DEFAULT_SECTIONS
 
 __all__ = ["DEFAULT_CATEGORY_MAP", "DEFAULT_SECTIONS", "arrange", "map_category", "section_for"]
 _DEFAULT_WORDS = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from digest.config import DEFAULT_MODEL, EndpointSettings
 from digest.llm.client import LLMClient, RetryPolicy, StructuredMode
 from digest.llm.local import LocalServer, resolve_model
 from digest.llm.pacing import Pacer
 from digest.llm.wire import Wire
+from digest.sections import DEFAULT_MODEL, EndpointSettings
 
 SWITCH_HINT = (
     "to use a real endpoint set OPENAI_BASE_URL (and OPENAI_API_KEY) and --model; "

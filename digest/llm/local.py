@@ -19,8 +19,8 @@ from types import TracebackType
 import httpx
 from pydantic import BaseModel
 
-from digest.config import user_cache_dir
 from digest.errors import EndpointError, UsageError
+from digest.sections import user_cache_dir
 
 
 class BundledModel(BaseModel):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from digest.config import DEFAULT_SECTIONS
 from digest.errors import DigestError
 from digest.models import LanguageInfo
 from digest.resources import data_dir
+from digest.sections import DEFAULT_SECTIONS
 
 ENGLISH = {
     "code": "en",
