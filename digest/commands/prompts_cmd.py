@@ -19,9 +19,11 @@ def list_command() -> None:
     """Every prompt version: name@version, output schema, description (latest marked *)."""
     specs = list_prompts()
     latest = {s.name: s.version for s in specs}
+    ref_width = max((len(s.ref) for s in specs), default=0)
+    output_width = max((len(s.output) for s in specs), default=0)
     for spec in specs:
         mark = "*" if latest[spec.name] == spec.version else " "
-        print(f"{mark} {spec.ref:<16} {spec.output:<8} {spec.description}")
+        print(f"{mark} {spec.ref:<{ref_width}}  {spec.output:<{output_width}}  {spec.description}")
 
 
 @app.command(
