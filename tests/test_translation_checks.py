@@ -243,3 +243,11 @@ def test_name_consistency() -> None:
     [check] = check_name_consistency([{"Turkey": "Türkei"}, {"Turkey": "Türkiye"}, {}])
     assert check.status == "fail"
     assert check.detail == '"Turkey" is "Türkei" in stories [1] and "Türkiye" in stories [2]'
+
+
+def test_a_name_kept_as_written_is_never_another_name() -> None:
+    # "Island" is German for Iceland: a kept English place name must not read as a country.
+    from digest.checks.translation import _pair
+
+    assert _pair("Tessel Island", "Tessel Island", "en", "de") is None
+    assert _pair("Syrian", "Sırp", "en", "tr") is not None  # a rendered form still is checked

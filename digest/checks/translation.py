@@ -219,7 +219,10 @@ def _numbers(field: PivotField, original: PivotField) -> list[str]:
 
 
 def _pair(key: str, value: str, pivot_lang: str, target: str) -> str | None:
-    """Why a declared pair is wrong, or None."""
+    """Why a declared pair is wrong, or None. A name kept as written is never wrong: "Tessel
+    Island" kept in German is not Iceland, whatever German calls Iceland."""
+    if fold(" ".join(key.split())) == fold(" ".join(value.split())):
+        return None
     theirs = _meanings(value, target)
     ours = {key} | _meanings(key, pivot_lang)
     if theirs and not any(_alike(a, b) for a in theirs for b in ours):
