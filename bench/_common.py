@@ -13,9 +13,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,44 @@ def isolated_dirs(prefix: str) -> Iterator[Path]:
 def fake_env(base_url: str) -> dict[str, str]:
     """What a user would export to point digest at an endpoint (the key is a dummy)."""
     return {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-bench", "DIGEST_MODEL": "fake-model"}
+
+
+def run_edition(
+    flags: dict[str, Any], languages: list[str], articles: list[Any], latency: float
+) -> tuple[Any, float]:
+    """The product's edition core (``summarise_edition``) on ``articles`` against a fresh
+    loopback server, as a user would point digest at it: (the Digest, wall seconds)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from support.openai_server import FakeOpenAI
+
+    from digest.config import load_settings
+    from digest.edition import EditionPlan, load_specs, summarise_edition
+    from digest.languages import parse_languages
+
+    with isolated_dirs("edition"), FakeOpenAI(latency=latency) as server:
+        env = {**os.environ, **fake_env(server.base_url)}
+        settings = load_settings(flags, env=env)
+        specs = load_specs(settings)
+        plan = EditionPlan(
+            articles=articles,
+            languages=parse_languages(languages),
+            prompt=specs.prompt,
+            translate=specs.translate,
+            verify=specs.verify,
+            edition_date=date.today(),
+        )
+        saved = {k: os.environ.get(k) for k in fake_env(server.base_url)}
+        os.environ.update(fake_env(server.base_url))  # the client reads OPENAI_* too
+        try:
+            started = time.monotonic()
+            digest = summarise_edition(plan, settings)
+            return digest, time.monotonic() - started
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 # --- synthetic articles ---------------------------------------------------------------------

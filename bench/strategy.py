@@ -20,18 +20,8 @@ Two measurements decide the default:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
-from datetime import date
 
-from _common import REPO, SEEDS, append_results, fake_env, isolated_dirs, seed_articles, table
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from digest.config import load_settings  # noqa: E402
-from digest.edition import EditionPlan, load_specs, summarise_edition  # noqa: E402
-from digest.languages import parse_languages  # noqa: E402
+from _common import REPO, SEEDS, append_results, run_edition, seed_articles, table
 
 FOUR = ["en", "tr", "ar", "de"]
 TWELVE = ["en", "tr", "ar", "de", "fr", "es", "pt", "it", "nl", "ru", "fa", "zh"]
@@ -39,31 +29,7 @@ STRATEGIES = ["pivot", "direct"]
 
 
 def run_once(strategy: str, langs: list[str], articles: list[object], latency: float) -> dict:
-    from support.openai_server import FakeOpenAI
-
-    with isolated_dirs("strategy"), FakeOpenAI(latency=latency) as server:
-        saved = {k: os.environ.get(k) for k in fake_env(server.base_url)}
-        os.environ.update(fake_env(server.base_url))
-        try:
-            settings = load_settings({"strategy": strategy, "concurrency": 8}, env=os.environ)
-            specs = load_specs(settings)
-            plan = EditionPlan(
-                articles=articles,
-                languages=parse_languages(langs),
-                prompt=specs.prompt,
-                translate=specs.translate,
-                verify=specs.verify,
-                edition_date=date.today(),
-            )
-            started = time.monotonic()
-            digest = summarise_edition(plan, settings)
-            wall = time.monotonic() - started
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    digest, wall = run_edition({"strategy": strategy, "concurrency": 8}, langs, articles, latency)
     results = digest.results
     own = sum(r.status == "published" and r.origin in ("model", "translation") for r in results)
     return {

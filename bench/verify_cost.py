@@ -8,41 +8,16 @@ time, per article-language).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
-from datetime import date
 
-from _common import REPO, append_results, fake_env, isolated_dirs, seed_articles, table
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from digest.config import load_settings  # noqa: E402
-from digest.edition import EditionPlan, load_specs, summarise_edition  # noqa: E402
-from digest.languages import parse_languages  # noqa: E402
+from _common import append_results, run_edition, seed_articles, table
 
 LANGS = ["en", "tr", "ar", "de"]
 
 
 def run(strategy: str, verify: bool, quick: bool) -> list[object]:
-    from support.openai_server import FakeOpenAI
-
     articles = seed_articles()[:1] if quick else seed_articles()
-    with isolated_dirs("verify"), FakeOpenAI(latency=0.05 if quick else 0.2) as server:
-        os.environ.update(fake_env(server.base_url))
-        settings = load_settings({"strategy": strategy, "verify": verify}, env=os.environ)
-        specs = load_specs(settings)
-        plan = EditionPlan(
-            articles=articles,
-            languages=parse_languages(LANGS),
-            prompt=specs.prompt,
-            translate=specs.translate,
-            verify=specs.verify,
-            edition_date=date.today(),
-        )
-        started = time.monotonic()
-        digest = summarise_edition(plan, settings)
-        wall = time.monotonic() - started
+    flags = {"strategy": strategy, "verify": verify}
+    digest, wall = run_edition(flags, LANGS, articles, 0.05 if quick else 0.2)
     items = len(articles) * len(LANGS)
     usage = digest.usage
     return [

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from support.smtp import (
     FROM,
     GREETING,
@@ -24,6 +23,7 @@ from support.smtp import (
     make_edition,
     run,
     smtp_args,
+    smtp_servers,
     write_csv,
 )
 
@@ -38,25 +38,8 @@ from digest.models import Digest
 
 @pytest.fixture
 def start_server() -> Iterator[Any]:
-    controllers: list[Controller] = []
-
-    def start(auth_required: bool = False) -> Recorder:
-        handler = Recorder(port=free_port())
-        controller = Controller(
-            handler,
-            hostname="127.0.0.1",
-            port=handler.port,
-            authenticator=handler.authenticate,
-            auth_required=auth_required,
-            auth_require_tls=False,
-        )
-        controller.start()
-        controllers.append(controller)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
+    with smtp_servers() as start:
+        yield lambda auth_required=False: start(auth_required=auth_required, auth_require_tls=False)
 
 
 @pytest.fixture

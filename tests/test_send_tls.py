@@ -12,8 +12,15 @@ from typing import Any, Literal
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from support.smtp import PASSWORD, USER, Recorder, free_port, make_edition, run, smtp_args
+from support.smtp import (
+    PASSWORD,
+    USER,
+    Recorder,
+    make_edition,
+    run,
+    smtp_args,
+    smtp_servers,
+)
 
 Mode = Literal["starttls", "tls"]
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -33,32 +40,19 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start_tls_server(ca: trustme.CA) -> Iterator[Any]:
-    controllers: list[Controller] = []
+    with smtp_servers() as start_smtp:
 
-    def start(mode: Mode, issuer: trustme.CA | None = None) -> Recorder:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        (issuer or ca).issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        handler = Recorder(port=free_port())
-        tls: dict[str, Any] = {"tls_context": context, "require_starttls": True}
-        if mode == "tls":
-            # aiosmtpd counts only STARTTLS as TLS when it decides to offer AUTH, so its
-            # implicit-TLS listener must be told AUTH is fine (the connection is TLS anyway).
-            tls = {"ssl_context": context, "auth_require_tls": False}
-        controller = Controller(
-            handler,
-            hostname="127.0.0.1",
-            port=handler.port,
-            authenticator=handler.authenticate,
-            auth_required=True,
-            **tls,
-        )
-        controller.start()
-        controllers.append(controller)
-        return handler
+        def start(mode: Mode, issuer: trustme.CA | None = None) -> Recorder:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            (issuer or ca).issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            tls: dict[str, Any] = {"tls_context": context, "require_starttls": True}
+            if mode == "tls":
+                # aiosmtpd counts only STARTTLS as TLS when it decides to offer AUTH, so its
+                # implicit-TLS listener must be told AUTH is fine (the connection is TLS).
+                tls = {"ssl_context": context, "auth_require_tls": False}
+            return start_smtp(auth_required=True, **tls)
 
-    yield start
-    for controller in controllers:
-        controller.stop()
+        yield start
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import email
 import email.policy
 import json
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from digest.cli import main
@@ -100,6 +103,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def smtp_servers() -> Iterator[Callable[..., Recorder]]:
+    """Start recording SMTP servers on 127.0.0.1 (``start(**Controller options)``); every
+    one is stopped when the block ends."""
+    controllers: list[Controller] = []
+
+    def start(**options: Any) -> Recorder:
+        handler = Recorder(port=free_port())
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=handler.port,
+            authenticator=handler.authenticate,
+            **options,
+        )
+        controller.start()
+        controllers.append(controller)
+        return handler
+
+    try:
+        yield start
+    finally:
+        for controller in controllers:
+            controller.stop()
 
 
 def make_edition(folder: Path, title: str = "Morning Brief", langs: str = "en,tr,ar") -> Path:
