@@ -287,3 +287,23 @@ def test_an_added_clause_fails_on_its_own(sources: dict[str, SourceSentences]) -
 def test_a_negation_with_nothing_after_it(sources: dict[str, SourceSentences]) -> None:
     problems = failed(check_claim("Turkey said it would not.", [1], sources["en"]))
     assert problems["negation"] == 'claim: negation "not" is not in sentence [1]'
+
+
+@pytest.mark.parametrize(
+    ("lang", "source", "claim"),
+    [
+        # "sin embargo" (however) is no negation: it must not excuse the dropped "no".
+        ("es", "Sin embargo, no todos están satisfechos.", "Sin embargo, todos están satisfechos."),
+        # "n'" before "y a" has no scope of its own: it must not excuse an added "ne ... pas".
+        (
+            "fr",
+            "Il n'y a pas de victimes, et les écoles restent ouvertes.",
+            "Il n'y a pas de victimes, et les écoles ne restent pas ouvertes.",
+        ),
+    ],
+)
+def test_one_negation_never_excuses_another(lang: str, source: str, claim: str) -> None:
+    checks = check_claim(claim, [1], SourceSentences([source], lang))
+    assert {c.name: c.status for c in checks}["negation"] == "fail"
+    faithful = check_claim(source, [1], SourceSentences([source], lang))
+    assert {c.name: c.status for c in faithful}["negation"] == "ok"

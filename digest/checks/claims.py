@@ -260,9 +260,10 @@ def _unsupported(
 
 def _same_negation(a: Negation, b: Negation) -> bool:
     """Two cues negate the same thing: the head (nearest content word) of one is in the
-    other's scope. A cue without scope matches any."""
+    other's scope. A cue without scope ("sin" in "sin embargo", "n'" before "est") matches
+    only the same cue without scope: matching any would let one negation excuse another."""
     if not a.scope or not b.scope:
-        return True
+        return not a.scope and not b.scope and fold(a.cue) == fold(b.cue)
     return any(stems_match(a.scope[0], s) for s in b.scope) or any(
         stems_match(b.scope[0], s) for s in a.scope
     )

@@ -59,6 +59,17 @@ _CUES: dict[str, tuple[Direction, frozenset[str]]] = {
         "ولیس".split())),
 }  # fmt: skip
 NEGATION_LANGUAGES = frozenset(_CUES)
+# A cue followed by these words negates nothing: "sin embargo" (however), "no obstante"
+# (nevertheless), "not only", "sans doute" (probably). Folded, as the tokens are.
+_NOT_NEGATING: dict[str, frozenset[tuple[str, str]]] = {
+    "en": frozenset({("not", "only")}),
+    "es": frozenset({("sin", "embargo"), ("no", "obstante"), ("no", "solo"), ("no", "solamente")}),
+    "fr": frozenset({("sans", "doute"), ("ne", "que")}),
+    "de": frozenset({("nicht", "nur")}),
+    "it": frozenset({("non", "solo"), ("non", "soltanto")}),
+    "pt": frozenset({("nao", "so"), ("nao", "apenas"), ("sem", "duvida")}),
+    "nl": frozenset({("niet", "alleen")}),
+}
 # Turkish verb negation (folded: ı -> i, ş -> s ...): stem + m/mA + tense ending. The
 # ability form -(y)AmA- is the same suffix after a vowel. ``_TR_UNNEGATE`` drops the -mA-.
 _TR_NEGATED = re.compile(
@@ -229,8 +240,12 @@ class Lexicon:
             return []
         tokens = self._tokens(text)
         found: list[Negation] = []
+        idioms = _NOT_NEGATING.get(self.lang or "", frozenset())
         for i, token in enumerate(tokens):
             if not token.cue:
+                continue
+            following = fold(tokens[i + 1].surface) if i + 1 < len(tokens) else ""
+            if (fold(token.surface), following) in idioms:
                 continue
             forward = _until_cue(tokens[i + 1 :])
             backward = _until_cue(list(reversed(tokens[:i])))
