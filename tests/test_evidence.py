@@ -91,7 +91,10 @@ def test_an_extract_and_the_article_language_fallback_are_labelled(
     turkish = (out / "digest.tr.md").read_text("utf-8")
     assert "*Haberin kendi temel cümleleri: özetimiz otomatik denetimlerden geçemedi.*" in turkish
     german = (out / "digest.de.html").read_text("utf-8")
-    assert "Keine geprüfte Übersetzung in dieser Sprache; die Zusammenfassung auf Türkçe:" in german
+    # The article's language named as the reader's language names it.
+    assert "Keine geprüfte Übersetzung in dieser Sprache; die Zusammenfassung auf Türkisch:" in (
+        german
+    )
     assert '<div lang="tr" dir="ltr">' in german  # the Turkish text is marked as Turkish
     for line in re.findall(r"^- (.+)$", turkish, flags=re.MULTILINE):
         assert line in article  # an extract: the article's own sentences

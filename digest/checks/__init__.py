@@ -11,9 +11,28 @@ or ``unverified`` (could not tell: passes). One module per family:
     names     every proper name stands in the source (translations "unverified")
     copy      not the source pasted in the wrong language
 
+    claims        each claim against the article sentences it cites
+    translation   a translation against the verified summary it translates
+
 ``passed`` decides, ``feedback`` writes the re-ask paragraph from each check's hint.
+
+The gate is loaded on first use, not with the package: the word tools here (text, lexicon)
+serve sentence splitting too, which the claim checks in turn need.
 """
 
-from digest.checks.gate import CHECKS, Gate, feedback, passed
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from digest.checks.gate import CHECKS, Gate, feedback, passed
 
 __all__ = ["CHECKS", "Gate", "feedback", "passed"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from digest.checks import gate
+
+        return getattr(gate, name)
+    raise AttributeError(f"module 'digest.checks' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
@@ -300,8 +301,18 @@ def _label(
         shown = parse_language(result.shown_lang)
     except UsageError:
         return fill(strings["source_language_note"], source_language=result.shown_lang), None, None
-    label = fill(strings["source_language_note"], source_language=shown.native_name)
+    label = fill(strings["source_language_note"], source_language=name_in(shown, lang))
     return label, shown.code, "rtl" if shown.rtl else "ltr"
+
+
+def name_in(language: LanguageInfo, reader: LanguageInfo) -> str:
+    """A language's name as the reader's language writes it (CLDR): "İngilizce" for English
+    in a Turkish edition, "Englisch" in a German one."""
+    try:
+        name = Locale.parse(reader.locale).languages.get(language.base)
+    except (ValueError, TypeError, LookupError):
+        name = None
+    return str(name) if name else language.english_name
 
 
 def _corrections(
