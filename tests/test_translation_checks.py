@@ -251,3 +251,15 @@ def test_a_name_kept_as_written_is_never_another_name() -> None:
 
     assert _pair("Tessel Island", "Tessel Island", "en", "de") is None
     assert _pair("Syrian", "Sırp", "en", "tr") is not None  # a rendered form still is checked
+
+
+def test_a_cognate_of_the_fields_own_word_is_its_translation_not_a_drift() -> None:
+    # "Hospital" (de) translates the headline's "hôpital"; "hospitalier" elsewhere in the
+    # article does not make it a word that drifted in (seen with a 1.5B model's German).
+    from digest.checks.translation import _drift
+
+    headline = PivotField(name="headline", text="L'hôpital de Valmont ferme ses urgences la nuit")
+    rest = PivotField(name="summary sentence 1", text="Le centre hospitalier ferme.", evidence=[1])
+    sources = ["Le centre hospitalier ferme.", "Le personnel hospitalier proteste."]
+    translated = PivotField(name="headline", text="Hospital in Valmont schließt nachts")
+    assert _drift(translated, headline, [headline, rest], sources, "de", "fr") == []

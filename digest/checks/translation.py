@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
+from rapidfuzz import fuzz
 
 from digest.checks.claims import NamedCheck
 from digest.checks.language import LANG_MIN_LETTERS, LANG_WRONG, language_name
@@ -74,6 +75,7 @@ _CHARS_VS_ENGLISH = {
     "zh": 0.3, "ja": 0.45, "ko": 0.5, "hi": 1.05, "th": 0.95,
 }  # fmt: skip
 LOW, HIGH, FIELD_LOW, FIELD_HIGH = 0.6, 1.7, 0.4, 2.5
+COGNATE_RATIO = 80  # rapidfuzz ratio at which a word is its original's word, translated
 _AR_SUFFIXES = ("ين", "ون", "ات", "ية", "ة", "ي", "ه")  # plural, feminine, nisba: سوريين -> سوري
 _AR_CLITICS = re.compile(r"^(?:[وفبلك]?ال|[وف][بلك]?|[بلك])(?=\w{3,})")
 
@@ -295,6 +297,9 @@ def _drift(
     lex = lexicon(pivot_lang)
     cited = [sources[i - 1] for i in original.evidence if 1 <= i <= len(sources)]
     own = set(lex.content_stems(" ".join([original.text, *cited])))
+    # The original's own words as written: "Hospital" translates "hôpital", it did not
+    # drift in from "hospitalier" elsewhere (cognates one letter apart are the same word).
+    own_words = {fold(w) for w in WORD.findall(" ".join([original.text, *cited])) if len(w) >= 5}
     units = [f.text for f in pivot if f.name != field.name]
     units += [s for s in sources if s not in cited]
     counts = Counter(stem for unit in units for stem in set(lex.content_stems(unit)))
@@ -302,6 +307,8 @@ def _drift(
     problems: list[str] = []
     for surface, stem in lexicon(target).content_words(field.text):
         if len(surface) < 6 or len(stem) < 4 or any(stems_match(stem, s) for s in own):
+            continue
+        if any(fuzz.ratio(fold(surface), w) >= COGNATE_RATIO for w in own_words):
             continue
         match = next((s for s in frequent if stems_match(stem, s)), None)
         if match:
