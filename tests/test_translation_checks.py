@@ -263,3 +263,31 @@ def test_a_cognate_of_the_fields_own_word_is_its_translation_not_a_drift() -> No
     sources = ["Le centre hospitalier ferme.", "Le personnel hospitalier proteste."]
     translated = PivotField(name="headline", text="Hospital in Valmont schließt nachts")
     assert _drift(translated, headline, [headline, rest], sources, "de", "fr") == []
+
+
+def test_a_german_pivots_common_nouns_are_translated_not_rendered_as_names(
+    ident: LanguageIdentifier,
+) -> None:
+    # "Nahverkehr" is capitalised because German capitalises nouns ("der Nahverkehr").
+    pivot = [
+        PivotField(name="headline", text="Warnstreik legt Nahverkehr in Hessenfeld lahm"),
+        PivotField(
+            name="summary sentence 1",
+            text="Der Nahverkehr in Hessenfeld steht still, sagte Markus Brandt.",
+            evidence=[1],
+        ),
+    ]
+    translated = [
+        PivotField(name="headline", text="Warning strike paralyses public transport in Hessenfeld"),
+        PivotField(
+            name="summary sentence 1",
+            text="Public transport in Hessenfeld is at a standstill, Markus Brandt said.",
+            evidence=[1],
+        ),
+    ]
+    names = {"Hessenfeld": "Hessenfeld", "Markus Brandt": "Markus Brandt"}
+    checks = check_translation(
+        pivot, translated, names, pivot_lang="de", target_lang="en", identifier=ident,
+        source_text="Der Nahverkehr in Hessenfeld steht still, sagte Markus Brandt.",
+    )  # fmt: skip
+    assert {c.name: c.status for c in checks}["translation names"] == "ok"

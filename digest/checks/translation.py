@@ -42,7 +42,7 @@ from rapidfuzz import fuzz
 
 from digest.checks.claims import NamedCheck
 from digest.checks.language import LANG_MIN_LETTERS, LANG_WRONG, language_name
-from digest.checks.lexicon import lexicon, stems_match, stopwords
+from digest.checks.lexicon import common_nouns, lexicon, stems_match, stopwords
 from digest.checks.names import mid_sentence_capitals, name_candidates, name_part
 from digest.checks.numbers import missing_numbers, number_values
 from digest.checks.scripts import CASED_SCRIPTS, expected_scripts, transliterates, word_script
@@ -241,8 +241,10 @@ def _pair(key: str, value: str, pivot_lang: str, target: str) -> str | None:
 
 def _names(
     pivot: list[PivotField], translated: list[PivotField], names: dict[str, str],
-    pivot_lang: str, target: str, allowed: set[str],
+    pivot_lang: str, target: str, allowed: set[str], nouns: frozenset[str] = frozenset(),
 ) -> list[str]:  # fmt: skip
+    """``nouns``: a German pivot's capitalised common nouns ("der Nahverkehr"), which are
+    translated like any word, not rendered like names."""
     problems: list[str] = []
     all_words = [w for f in translated for w in _words(f.text)]
     for key, value in names.items():
@@ -258,7 +260,11 @@ def _names(
         if original is None:
             continue
         words = _words(field.text)
-        runs = {" ".join(run) for _, run in name_candidates(original.text, capitals)}
+        runs = {
+            " ".join(run)
+            for name, run in name_candidates(original.text, capitals)
+            if name.isupper() or fold(name) not in nouns
+        }
         for pivot_name in sorted(runs):
             parts = pivot_name.split()
             forms = [v for k, v in names.items() if set(k.split()) & set(parts)]
@@ -339,6 +345,7 @@ def check_translation(
     allowed = _terms([f.text for f in pivot] + source_text.splitlines())
     allowed |= {w for k, v in names.items() for w in _words(f"{k} {v}")}
     sources = split_sentences(source_text, pivot_lang)
+    nouns = common_nouns([f.text for f in pivot] + sources, pivot_lang)
     language: list[str] = []
     numbers: list[str] = []
     drift: list[str] = []
@@ -364,7 +371,7 @@ def check_translation(
         _result(FIELDS, _fields(pivot, translated)),
         _result(LANGUAGE, language),
         _result(NUMBERS, numbers),
-        _result(NAMES, _names(pivot, translated, names, pivot_lang, target, allowed)),
+        _result(NAMES, _names(pivot, translated, names, pivot_lang, target, allowed, nouns)),
         _result(WORDS, drift),
         _result(LENGTH, length),
     ]
