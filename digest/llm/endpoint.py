@@ -24,7 +24,7 @@ def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> 
     """Yields the client; a local server (if any) lives exactly as long as the block."""
     secrets = settings.secrets()
     if settings.uses_local_model:
-        model_path, chat_format = resolve_model(settings.model_file, settings.model)
+        model_path, chat_format = resolve_model(settings.model_file, settings.model, notice)
         notice(
             f"using the embedded local model {model_path.name} (llama.cpp on 127.0.0.1); "
             + SWITCH_HINT
