@@ -92,6 +92,10 @@ def locate(package: str, relpath: str) -> Path | None:
     return None
 
 
+def installed(model: ChunkedModel) -> bool:
+    return all(locate(package, relpath) is not None for package, relpath in model.chunks)
+
+
 def locate_chunks(model: ChunkedModel, name: str) -> list[Chunk]:
     """Every chunk, or one UsageError naming the missing packages and the extra."""
     found = [(package, locate(package, relpath)) for package, relpath in model.chunks]
