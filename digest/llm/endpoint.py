@@ -15,6 +15,16 @@ SWITCH_HINT = (
 )
 
 
+# One answer of the embedded model on 2 busy cores: a long prompt read at ~20 tokens/s plus
+# up to 900 generated tokens took over 120 s (bench/eval_models.py). A timeout there only
+# catches a hung server, and a retry after it waits behind the abandoned request.
+LOCAL_MIN_TIMEOUT = 600.0
+
+
+def local_timeout(settings: EndpointSettings) -> float:
+    return max(settings.timeout, LOCAL_MIN_TIMEOUT)
+
+
 def retry_policy(settings: EndpointSettings) -> RetryPolicy:
     return RetryPolicy(attempts=settings.retries, max_seconds=settings.retry_max_seconds)
 
@@ -36,7 +46,7 @@ def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> 
             ctx=settings.local_ctx,
             startup_timeout=max(settings.timeout, 60.0),
         ) as server:
-            client = make_openai_client(server.base_url, None, settings.timeout)
+            client = make_openai_client(server.base_url, None, local_timeout(settings))
             yield LLMClient(
                 client,
                 model=f"local/{model_path.stem}",
