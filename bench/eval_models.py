@@ -137,8 +137,14 @@ def main() -> None:
     files |= {n: p for n, p in map(_candidate, args.models.split(",")) if p}
     started = time.monotonic()
     if not args.report_only:
+        from digest.errors import DigestError
+
         for name in names:
-            run_candidate(name, files.get(name), args)
+            try:
+                run_candidate(name, files.get(name), args)
+            except DigestError as exc:  # the others still run; a re-run pays only what is missing
+                print(f"[{name}] failed: {exc.message}", flush=True)
+    names = [n for n in names if (SAVED / f"{n}.json").exists()]
     body, samples = results_section(names, args)
     print(body)
     for key, text in samples.items():
