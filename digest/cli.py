@@ -14,6 +14,7 @@ from digest.commands import (
     cache_cmd,
     correct,
     daily,
+    eval_cmd,
     models_cmd,
     notify,
     preview,
@@ -47,6 +48,7 @@ app.command("notify")(notify.notify)
 app.command("models", epilog=models_cmd.EXAMPLES)(models_cmd.models)
 app.add_typer(prompts_cmd.app, name="prompts")
 app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(eval_cmd.app, name="eval")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -293,6 +293,7 @@ class StoryResult(BaseModel):
     origin: Origin = "model"
     shown_lang: str | None = None  # origin "source-language": the language of the text shown
     dropped: list[str] = []  # key points dropped because their claims failed the checks
+    replaced: list[Check] = []  # origin "extract": the checks the model's own answer failed
     names: dict[str, str] = {}  # a translation's declared renderings of the pivot's names
     note: str | None = None  # for the operator: why an extract or another language is shown
     editor: EditorMark | None = None  # set when an editor decided or corrected (digest.review)

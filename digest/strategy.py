@@ -167,6 +167,7 @@ def _with_extract(
             "origin": "extract",
             "summary": summary,
             "checks": checks,
+            "replaced": [c for c in result.checks if c.status == "fail"],
             "note": f"the model's summary failed ({result.reason}); showing an extract",
             "reason": None,
         }

@@ -12,7 +12,7 @@ from digest.cli import app, main
 from digest.errors import ExitCode
 
 README = REPO / "README.md"
-TOP_LEVEL = ["run", "daily", "send", "preview", "correct", "models", "prompts", "cache"]
+TOP_LEVEL = ["run", "daily", "send", "preview", "correct", "models", "prompts", "cache", "eval"]
 
 
 def command_paths() -> list[tuple[str, ...]]:

@@ -185,3 +185,12 @@ def test_a_server_accepting_json_schema_is_never_downgraded(
     fmt = endpoint_env.requests[0]["response_format"]
     assert fmt["json_schema"]["name"] == "summary_evidence"
     assert manifest(tmp_path)["structured_mode"] == "json_schema"
+
+
+def test_the_embedded_model_gets_minutes_per_answer() -> None:
+    # A CPU answer on 2 busy cores took over the 120 s default (bench/eval_models.py).
+    from digest.config import EndpointSettings
+    from digest.llm.endpoint import LOCAL_MIN_TIMEOUT, local_timeout
+
+    assert local_timeout(EndpointSettings()) == LOCAL_MIN_TIMEOUT == 600
+    assert local_timeout(EndpointSettings(timeout=900)) == 900

@@ -34,17 +34,19 @@ def models(
     structured-output mode it takes (json_schema, json_object+schema, json_object, plain),
     probed now and remembered in the cache for later runs. Exit 0 if it answers, 4 if not."""
     from digest.edition import open_cache
+    from digest.llm.assemble import installed
     from digest.llm.endpoint import open_endpoint
     from digest.llm.local import BUNDLED
     from digest.llm.probe import settle_mode
 
     settings = load_settings(flags(model=model, model_file=model_file, base_url=base_url), config)
     print(f"endpoint: {settings.endpoint.label()}")
-    print(
-        "bundled local models: "
-        + ", ".join(m.name for m in BUNDLED)
-        + f" (default {BUNDLED[0].name})"
-    )
+    print("bundled local models (--model NAME with no endpoint set):")
+    for bundled in BUNDLED:
+        extra = bundled.file.extra
+        where = "default" if extra is None else f"extra {extra}"
+        state = "" if installed(bundled.file) else f"; not installed: pip install 'digest[{extra}]'"
+        print(f"  {bundled.name} ({where}, {bundled.licence}{state})")
     with (
         open_endpoint(settings.endpoint, notice) as llm,
         open_cache(settings.cache, notice) as cache,

