@@ -164,9 +164,14 @@ def combination_settings(
         endpoint = endpoint.model_copy(update={"model_file": choice.file})
     elif choice.name is not None:
         endpoint = endpoint.model_copy(update={"model": choice.name})
-    return settings.model_copy(
-        update={"prompt": prompt, "strategy": strategy, "endpoint": endpoint}
-    )
+    # A translate prompt is compared the same way: it replaces the translate step, the
+    # summarize prompt stays the configured one.
+    field = "translate_prompt" if is_translate_prompt(settings, prompt) else "prompt"
+    return settings.model_copy(update={field: prompt, "strategy": strategy, "endpoint": endpoint})
+
+
+def is_translate_prompt(settings: Settings, prompt: str) -> bool:
+    return prompt.partition("@")[0] == settings.translate_prompt.partition("@")[0]
 
 
 def run_eval(
@@ -205,7 +210,8 @@ def run_eval(
     reports: list[ComboReport] = []
     for index, (combo, choice) in enumerate(todo, 1):
         spec = specs[(combo.prompt, combo.strategy)]
-        combo = combo.model_copy(update={"prompt": spec.prompt.ref})
+        varied = spec.translate if is_translate_prompt(settings, combo.prompt) else spec.prompt
+        combo = combo.model_copy(update={"prompt": varied.ref if varied else combo.prompt})
         if on_combination is not None:
             on_combination(index, len(todo), combo)
         plan = EditionPlan(

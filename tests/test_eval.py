@@ -56,6 +56,21 @@ def test_every_combination_is_measured_and_saved(
     assert "digest eval compare" in result.err
 
 
+def test_a_translate_prompt_is_compared_on_the_translation_step(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["eval", SEED_EN, "--lang", "en,tr", "--prompt", "translate@1", "--json", "r.json"]
+    result = invoke(capsys, *args)
+
+    assert result.code == 0, result.err
+    [combo] = json.loads((tmp_path / "r.json").read_text("utf-8"))["combos"]
+    assert combo["combination"]["prompt"] == "translate@1"
+    assert combo["metrics"]["origins"]["translation"] == 1
+    translations = [c for c in endpoint_env.requests if "Translate" in json.dumps(c)]
+    assert translations, "the translate prompt was never sent"
+    assert "== translate@1 · fake-model · pivot" in result.out
+
+
 def test_a_cached_rerun_is_free_and_reports_what_the_answers_cost(
     endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
