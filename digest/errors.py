@@ -122,6 +122,11 @@ class EndpointStatusError(EndpointError):
         self.transient = status in TRANSIENT_STATUSES or status >= 500
 
 
+class ContextOverflow(EndpointStatusError):
+    """The request (prompt, article and answer budget) is longer than the model's context.
+    Only this item cannot be asked: it is withheld, the run goes on."""
+
+
 class EndpointGarbage(EndpointError):
     """A 200 whose body is not an OpenAI-compatible response (an HTML page, bad JSON)."""
 

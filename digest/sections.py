@@ -54,7 +54,10 @@ class EndpointSettings(Section):
     model: str | None = None
     model_file: Path | None = None
     local_threads: int | None = None
-    local_ctx: int = 4096
+    # The embedded model's context. 4096 was too small: a 3,000-token article, numbered
+    # sentences and the prompt came to 5,300 tokens in Gemma's tokenizer (Turkish, Arabic).
+    # Every bundled model takes 8k or more; the KV cache costs ~230 MB at 1.5B.
+    local_ctx: int = 8192
     concurrency: int = Field(default=8, ge=1, le=256)
     timeout: float = Field(default=120.0, gt=0)
     retries: int = Field(default=5, ge=1, description="transport attempts per call")

@@ -292,6 +292,54 @@ def test_a_failed_summary_in_the_articles_language_gives_way_to_its_extract(
             assert "FIFA" not in text and "Okonkwo" not in text, name
 
 
+# What OpenAI (and vLLM) answer when a request is longer than the model's context.
+CONTEXT_400 = json.dumps(
+    {
+        "error": {
+            "message": "This model's maximum context length is 4096 tokens. However, you "
+            "requested 6229 tokens (5329 in the messages, 900 in the completion).",
+            "type": "invalid_request_error",
+            "code": "context_length_exceeded",
+        }
+    }
+)
+# llama.cpp's own server says it in its message only.
+LLAMA_CPP_400 = json.dumps(
+    {"error": {"code": 400, "message": "the request exceeds the available context size"}}
+)
+
+
+@pytest.mark.parametrize("body", [CONTEXT_400, LLAMA_CPP_400], ids=["openai", "llama.cpp"])
+def test_an_article_too_long_for_the_context_is_one_item_not_the_run(
+    endpoint_env: FakeOpenAI, capsys: pytest.CaptureFixture[str], tmp_path: Path, body: str
+) -> None:
+    endpoint_env.enqueue(Fault.status(400, body=body))
+    result = run_seed(capsys)
+
+    assert result.code == 0, result.err  # the reader gets the extract, checked
+    assert "refused the request" not in result.err and "Traceback" not in result.err
+    story = result_for(tmp_path, "en")
+    assert story["status"] == "published" and story["origin"] == "extract"
+    assert "too long for the model's context" in story["note"]
+    assert endpoint_env.chat_calls == 1  # never re-asked: the same request cannot fit
+
+
+def test_a_reask_that_outgrows_the_context_keeps_the_first_verdict(
+    endpoint_env: FakeOpenAI,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    no_floors: None,
+) -> None:
+    endpoint_env.enqueue(Fault.hallucinate(), Fault.status(400, body=CONTEXT_400))
+    result = run_seed(capsys)
+
+    assert result.code == 3, result.err  # withheld on the first answer's checks, run goes on
+    assert "refused the request" not in result.err and "Traceback" not in result.err
+    story = result_for(tmp_path, "en")
+    assert story["status"] == "withheld" and "numbers" in story["reason"]
+    assert endpoint_env.chat_calls == 2
+
+
 def test_withheld_candidate_text_is_not_in_the_manifest(
     endpoint_env: FakeOpenAI,
     capsys: pytest.CaptureFixture[str],

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
+from digest.errors import ContextOverflow
 from digest.llm.wire import Completion
 from digest.models import Check, Usage
 from digest.prompts import PromptSpec
@@ -37,6 +38,10 @@ class AnswerFault(Exception):
         self.feedback = feedback
         self.candidate = candidate
         self.checks = checks or []
+
+
+class _NoRoom(Exception):
+    """The conversation no longer fits the model's context (never re-asked)."""
 
 
 class Answer(BaseModel):
@@ -116,7 +121,11 @@ def ask(
     def attempt() -> tuple[BaseModel, list[Check]]:
         nonlocal usage, attempts, last, extra_keys
         attempts += 1
-        completion = complete(conversation)
+        try:
+            completion = complete(conversation)
+        except ContextOverflow as exc:
+            attempts -= 1  # nothing was answered, nothing paid
+            raise _NoRoom(exc.detail) from None
         usage = usage + completion.usage
         try:
             value, extra_keys = parse_answer(
@@ -149,6 +158,25 @@ def ask(
     )
     try:
         value, checks = retrying(attempt)
+    except _NoRoom as full:
+        # A re-ask carries the earlier answer and the feedback: it can outgrow a context the
+        # first question fitted. Then the last answer's verdict stands.
+        if last is not None:
+            return Answer(
+                value=last.candidate,
+                checks=last.checks,
+                attempts=attempts,
+                usage=usage,
+                reason=f"a re-ask would not fit the model's context; {last.reason}",
+                extra_keys=extra_keys,
+            )
+        return Answer(
+            value=None,
+            checks=[],
+            attempts=attempts,
+            usage=usage,
+            reason=f"too long for the model's context ({full})",
+        )
     except AnswerFault:
         assert last is not None
         return Answer(

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from digest.errors import Cancelled, EndpointError, EndpointStatusError
+from digest.errors import Cancelled, ContextOverflow, EndpointError, EndpointStatusError
 from digest.llm.batch_api import BatchAPI
 from digest.llm.pacing import Pacer, estimate_tokens, retry_after
 from digest.llm.wire import Completion, Wire
@@ -55,7 +55,7 @@ def format_rejected(exc: EndpointStatusError, *, probing: bool = False) -> bool:
     bare status: a message naming response_format / json_schema / schema / grammar (llama.cpp
     answers 500 "response_format type must be one of ..."), or, for the tiny probe request,
     400/422 (it has nothing else a server could object to)."""
-    if exc.status in (401, 403, 404, 408, 409, 429):
+    if exc.status in (401, 403, 404, 408, 409, 429) or isinstance(exc, ContextOverflow):
         return False
     if probing and exc.status in (400, 422):
         return True

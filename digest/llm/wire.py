@@ -12,6 +12,7 @@ No retries here: the SDK's own are off (``max_retries=0``) and ``digest.llm.clie
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,13 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
-from digest.errors import EndpointError, EndpointGarbage, EndpointStatusError, EndpointUnreachable
+from digest.errors import (
+    ContextOverflow,
+    EndpointError,
+    EndpointGarbage,
+    EndpointStatusError,
+    EndpointUnreachable,
+)
 from digest.models import Usage
 
 HINTS = {
@@ -60,6 +67,26 @@ def _first_line(text: str, limit: int = 200) -> str:
     return text.strip().splitlines()[0][:limit] if text.strip() else ""
 
 
+# How servers say a request is longer than the model's context: OpenAI and vLLM
+# ("maximum context length is 4096 tokens", code context_length_exceeded), llama.cpp
+# ("exceeds the available context size", "n_ctx"), Anthropic-compatible proxies ("prompt is
+# too long"). A 400 that says so concerns one item, not the endpoint.
+_CONTEXT_WORDS = re.compile(
+    r"context[ _](length|window|size)|maximum context|too many tokens|prompt is too long"
+    r"|n_ctx|exceeds? the (available )?context",
+    re.I,
+)
+
+
+def _context_overflow(exc: openai.APIStatusError, detail: str) -> bool:
+    if exc.status_code not in (400, 413, 422):
+        return False
+    code = exc.body.get("code") if isinstance(exc.body, dict) else None
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("error"), dict):
+        code = exc.body["error"].get("code") or code
+    return code == "context_length_exceeded" or bool(_CONTEXT_WORDS.search(detail))
+
+
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, dict):
@@ -89,7 +116,8 @@ def map_exceptions(
     except openai.APIStatusError as exc:
         detail = redact(_server_message(exc))
         hint = HINTS.get(exc.status_code, hint_404 if exc.status_code == 404 else "")
-        raise EndpointStatusError(
+        kind = ContextOverflow if _context_overflow(exc, detail) else EndpointStatusError
+        raise kind(
             f"the LLM endpoint {endpoint} refused the request: HTTP {exc.status_code}"
             + (f" ({detail})" if detail else "")
             + (f"; {hint}" if hint else ""),
