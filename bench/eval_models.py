@@ -96,7 +96,8 @@ def results_section(names: list[str], args: argparse.Namespace) -> tuple[str, di
             share = m.supported_share
             per = m.seconds_per_published
             rows.append(
-                [c.model, c.strategy, c.prompt, m.items, f"{m.published_share:.0%}",
+                [c.model, c.strategy, c.prompt, len(report.samples), m.items,
+                 f"{m.published_share:.0%}",
                  *(m.origins.get(o, 0) for o in ORIGINS), m.withheld,
                  "-" if share is None else f"{share:.0%} ({m.claims_supported}/{m.claims})",
                  m.calls, f"{m.prompt_tokens}/{m.completion_tokens}",
@@ -105,7 +106,7 @@ def results_section(names: list[str], args: argparse.Namespace) -> tuple[str, di
             failed = ", ".join(f"{k} {v}" for k, v in m.failures.items()) or "-"
             failures.append([c.model, c.strategy, failed])
     headers = [
-        "model", "strategy", "prompt", "items", "published", *ORIGINS, "withheld",
+        "model", "strategy", "prompt", "articles", "items", "published", *ORIGINS, "withheld",
         "claims supported", "calls", "tokens in/out", "s/published", "s total",
     ]  # fmt: skip
     body = table(headers, rows) + "\n\nFailures per check (items whose last answer failed it):\n\n"
@@ -117,6 +118,11 @@ def results_section(names: list[str], args: argparse.Namespace) -> tuple[str, di
                 sample_lines(report, combo)
             )
     return body, samples
+
+
+def _short(source: str) -> str:
+    path = Path(source)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
 
 
 def main() -> None:
@@ -151,6 +157,8 @@ def main() -> None:
         print(f"\n### {key}\n{text}")
     if args.no_results:
         return
+    from digest.evaluate import load_report
+
     samples_md = "\n\n".join(f"**{key}**\n\n```\n{text}\n```" for key, text in samples.items())
     append_results(
         "embedded models (digest eval)",
@@ -159,8 +167,15 @@ def main() -> None:
             "strategies": args.strategies,
             "prompts": args.prompts,
             "languages": args.langs,
-            "samples": " ".join(str(Path(s).relative_to(REPO)) for s in args.samples),
-            "wall_s": round(time.monotonic() - started),
+            # each report's own articles: a re-run of one candidate may use fewer
+            "samples": "; ".join(
+                f"{name}: "
+                + " ".join(
+                    _short(ref.source) for ref in load_report(SAVED / f"{name}.json").samples
+                )
+                for name in names
+            ),
+            "wall_s": "-" if args.report_only else round(time.monotonic() - started),
         },
         body
         + "\n\nOne output per language and combination (same article across rows):\n\n"

@@ -34,7 +34,6 @@ RUN_EXAMPLES = """Examples:
 \b
   digest eval run seeds/ --lang en,tr,ar,de
   digest eval seeds/ --lang en,tr --prompt summarize@1 --prompt summarize@2
-  digest eval seeds/ --lang en,de --prompt translate@1 --prompt translate@2
   digest eval run seeds/ -m gemma3-270m -m smollm2-135m-instruct --strategy pivot --strategy direct
   digest eval run seeds/ --model-file qwen2.5-7b-instruct-q4_k_m.gguf --json eval.json
   OPENAI_BASE_URL=http://localhost:11434/v1 digest eval run seeds/ -m llama3.1 -m qwen2.5:7b
