@@ -204,3 +204,27 @@ def test_plan_never_falls_back_silently(tmp_path: Path) -> None:
     assert [(f.wanted, f.fallback) for f in fallbacks] == [("ar", "en")] and not unserved
     with pytest.raises(UsageError, match="no 'fr'"):
         plan(edition, recipients, ["fr"])
+
+
+def test_an_evidence_note_is_quoted_once_even_when_the_sentence_is_a_quotation() -> None:
+    from digest.models import Article
+    from digest.output.views import _Notes
+
+    article = Article(
+        id="a" * 16,
+        title="Mayor opens bridge",
+        text="The mayor opened the bridge on Monday. “It took ten years,” she said.",
+        source="test",
+        source_lang="en",
+    )
+    summary = Summary(
+        headline="Bridge opens",
+        sentences=[Claim(text="The bridge opened.", evidence=[1])],
+        points=[Claim(text="It took ten years, the mayor said.", evidence=[2])],
+    )
+    notes = _Notes(enabled=True)
+    notes.claims(summary, article)
+    assert [n.quote for n in notes.notes] == [
+        "“The mayor opened the bridge on Monday.”",
+        "“It took ten years,” she said.",  # its own marks, not ““It took …
+    ]

@@ -39,6 +39,7 @@ from digest.output.text import display_line
 _PREHEADER_HEADLINES = 3
 _PREHEADER_CHARS = 140
 _QUOTE_CHARS = 400  # a note quotes at most this much of its sentences
+_OPENING_QUOTES = ("“", '"', "«", "„", "‘", "「", "'")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ClaimView:
 
 @dataclass(frozen=True)
 class NoteView:
-    """One evidence note: the article sentences a claim cites, quoted."""
+    """One evidence note: the article sentences a claim cites, in quotation marks."""
 
     number: int
     quote: str
@@ -163,6 +164,8 @@ class _Notes:
         quote = " … ".join(display_line(sentences[i - 1]) for i in cited)
         if len(quote) > _QUOTE_CHARS:
             quote = quote[: _QUOTE_CHARS - 1].rstrip() + "…"
+        if not quote.startswith(_OPENING_QUOTES):  # a quoted remark keeps its own marks
+            quote = f"“{quote}”"
         number = len(self.notes) + 1
         self.notes.append(
             NoteView(
