@@ -1,5 +1,5 @@
 """The embedded default, for real: the bundled GGUF served by llama.cpp on loopback and
-reached through the openai client. Slow (about a minute on 2 cores), never mocked."""
+reached through the openai client. Slow (about two minutes on 2 cores), never mocked."""
 
 from __future__ import annotations
 
