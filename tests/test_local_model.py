@@ -92,6 +92,10 @@ def test_ctrl_c_stops_the_local_server(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=_env(),
+        # A shell without job control starts background jobs with SIGINT ignored, and a
+        # Python started that way never raises KeyboardInterrupt: a user's Ctrl-C reaches
+        # digest with the default disposition, so the test gives it that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     try:
         deadline = time.monotonic() + 120
