@@ -138,22 +138,32 @@ def append_results(title: str, params: dict[str, Any], body: str) -> None:
 
 
 @contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """These environment variables for the block, the previous ones (or none) after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
 def isolated_dirs(prefix: str) -> Iterator[Path]:
     """A temp dir, with the user cache/config dirs pointed inside it so a benchmark never
     reads the user's digest.toml or writes to the real cache."""
-    saved = {k: os.environ.get(k) for k in ("DIGEST_CACHE_DIR", "DIGEST_CONFIG_DIR")}
     with tempfile.TemporaryDirectory(prefix=f"digest-bench-{prefix}-") as tmp:
         root = Path(tmp)
-        os.environ["DIGEST_CACHE_DIR"] = str(root / "user-cache")
-        os.environ["DIGEST_CONFIG_DIR"] = str(root / "user-config")
-        try:
+        dirs = {
+            "DIGEST_CACHE_DIR": str(root / "user-cache"),
+            "DIGEST_CONFIG_DIR": str(root / "user-config"),
+        }
+        with environ(dirs):
             yield root
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 def fake_env(base_url: str) -> dict[str, str]:
@@ -185,18 +195,10 @@ def run_edition(
             verify=specs.verify,
             edition_date=date.today(),
         )
-        saved = {k: os.environ.get(k) for k in fake_env(server.base_url)}
-        os.environ.update(fake_env(server.base_url))  # the client reads OPENAI_* too
-        try:
+        with environ(fake_env(server.base_url)):  # the client reads OPENAI_* too
             started = time.monotonic()
             digest = summarise_edition(plan, settings)
             return digest, time.monotonic() - started
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 # --- synthetic articles ---------------------------------------------------------------------

